@@ -1,0 +1,138 @@
+"""What ``tools/train.py`` and ``tools/test.py`` do around mmengine's Runner.
+
+The tools only parse arguments; these functions adjust the config the same way
+for configs of every scope (mmpretrain, mmseg, mmdet; the Runner takes the
+default scope from the config's ``default_scope``) and build the runner.
+"""
+import os.path as osp
+import sys
+from typing import Callable, Optional
+
+import torch
+from mmengine.config import Config
+from mmengine.registry import RUNNERS
+from mmengine.runner import Runner
+
+from .checkpoint import UnsafeCheckpointError
+
+SAFE_CHECKPOINT_HOOK = 'SafeCheckpointHook'
+
+
+def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:
+    """Read a config file and merge command-line overrides.
+
+    Args:
+        path (str): Config file.
+        cfg_options (dict, optional): ``--cfg-options`` key/value pairs.
+
+    Returns:
+        Config: The merged config.
+    """
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'config file {path} does not exist')
+    cfg = Config.fromfile(path)
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    return cfg
+
+
+def set_work_dir(cfg: Config, work_dir: Optional[str]) -> None:
+    """``--work-dir`` > ``cfg.work_dir`` > ``./work_dirs/<config name>``."""
+    if work_dir is not None:
+        cfg.work_dir = work_dir
+    elif cfg.get('work_dir') is None:
+        cfg.work_dir = osp.join('./work_dirs',
+                                osp.splitext(osp.basename(cfg.filename))[0])
+
+
+def set_launcher(cfg: Config, launcher: str) -> None:
+    """Set the launcher; without CUDA, distribute with gloo on the CPU.
+
+    mmengine initialises the process group with the config's backend (nccl by
+    default) and wraps the model with ``device_ids=[LOCAL_RANK]``, both of
+    which need a GPU. On a machine without CUDA the process group is started
+    here with gloo and the model is wrapped without device ids, so
+    ``tools/dist_train.sh CONFIG 2`` also runs on CPU.
+
+    Args:
+        cfg (Config): The config, changed in place.
+        launcher (str): ``'none'``, ``'pytorch'``, ``'slurm'`` or ``'mpi'``.
+    """
+    cfg.launcher = launcher
+    if launcher == 'none' or torch.cuda.is_available():
+        return
+    env_cfg = cfg.setdefault('env_cfg', {})
+    dist_cfg = env_cfg.setdefault('dist_cfg', {})
+    dist_cfg['backend'] = 'gloo'
+    if cfg.get('model_wrapper_cfg') is None:
+        cfg.model_wrapper_cfg = dict(
+            type='MMDistributedDataParallel',
+            device_ids=None,
+            broadcast_buffers=False,
+            find_unused_parameters=cfg.get('find_unused_parameters', False))
+    if launcher == 'pytorch' and not torch.distributed.is_initialized():
+        # mmengine's pytorch launcher calls torch.cuda.set_device first.
+        torch.distributed.init_process_group(backend='gloo')
+
+
+def add_safe_checkpoint_hook(cfg: Config) -> None:
+    """Append :class:`SafeCheckpointHook` to ``custom_hooks`` if missing."""
+    hooks = list(cfg.get('custom_hooks', None) or [])
+    if not any(h.get('type') == SAFE_CHECKPOINT_HOOK for h in hooks):
+        hooks.append(dict(type=SAFE_CHECKPOINT_HOOK))
+    cfg.custom_hooks = hooks
+
+
+def enable_amp(cfg: Config) -> None:
+    """Train with automatic mixed precision and a dynamic loss scale."""
+    optim_wrapper = cfg.optim_wrapper
+    if optim_wrapper.get('type', 'OptimWrapper') == 'AmpOptimWrapper':
+        return
+    if optim_wrapper.get('type', 'OptimWrapper') != 'OptimWrapper':
+        raise ValueError('--amp needs optim_wrapper.type OptimWrapper or '
+                         f'AmpOptimWrapper, got {optim_wrapper.type}')
+    optim_wrapper.type = 'AmpOptimWrapper'
+    optim_wrapper.setdefault('loss_scale', 'dynamic')
+
+
+def enable_auto_scale_lr(cfg: Config) -> None:
+    """Scale the learning rate by total batch / ``auto_scale_lr.base_batch_size``."""
+    if 'base_batch_size' not in cfg.get('auto_scale_lr', {}):
+        raise ValueError('--auto-scale-lr needs `auto_scale_lr = dict('
+                         'base_batch_size=N)` in the config')
+    cfg.auto_scale_lr.enable = True
+
+
+def set_resume(cfg: Config, resume: Optional[str]) -> None:
+    """``--resume``: ``'auto'`` takes the latest checkpoint of the work dir."""
+    if resume == 'auto':
+        cfg.resume = True
+        cfg.load_from = None
+    elif resume is not None:
+        if not osp.isfile(resume):
+            raise FileNotFoundError(f'checkpoint {resume} does not exist')
+        cfg.resume = True
+        cfg.load_from = resume
+
+
+def build_runner(cfg: Config) -> Runner:
+    """Build the runner the config asks for (``runner_type``) or mmengine's."""
+    if 'runner_type' in cfg:
+        return RUNNERS.build(cfg)
+    return Runner.from_cfg(cfg)
+
+
+def run_cli(main: Callable[[], None]) -> None:
+    """Run a tool's ``main``; expected failures print one line, exit 1.
+
+    A missing file or a checkpoint that is refused is the user's input, not
+    a bug: it is reported as ``error: ...`` without a stack trace.
+    """
+    try:
+        main()
+    except (FileNotFoundError, UnsafeCheckpointError) as err:
+        print(f'error: {err}', file=sys.stderr)
+        sys.exit(1)
+    finally:
+        if torch.distributed.is_initialized():
+            torch.distributed.destroy_process_group()

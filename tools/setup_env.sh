@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# Create or update the project's virtual environment at .venv/ with the pinned
+# OpenMMLab stack (requirements/constraints.txt), including mmcv 2.1.0 with
+# compiled ops built from the PyPI sdist against the installed torch.
+#
+# Idempotent: a second run checks what is installed and returns in seconds; the
+# built mmcv wheel is cached (CONMIM_CACHE, default ~/.cache/conmim_mm) and
+# reused, so mmcv is compiled once per torch build.
+#
+# Environment:
+#   PYTHON        interpreter used to create the venv (default: python3.11)
+#   CONMIM_VENV   venv location (default: <repo>/.venv)
+#   CONMIM_CACHE  cache of built wheels (default: ${XDG_CACHE_HOME:-~/.cache}/conmim_mm)
+#   FORCE_CUDA=1  build mmcv's CUDA ops (needs nvcc matching torch's CUDA)
+#   MAX_JOBS      parallel compile jobs for mmcv (default: number of cores)
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+VENV=${CONMIM_VENV:-$ROOT/.venv}
+PYTHON=${PYTHON:-python3.11}
+CONSTRAINTS=$ROOT/requirements/constraints.txt
+CACHE=${CONMIM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/conmim_mm}
+STAMP=$VENV/.conmim_setup_stamp
+VPY=$VENV/bin/python
+
+log() { echo "[setup_env] $*"; }
+die() { echo "[setup_env] error: $*" >&2; exit 1; }
+# (the filter drops pip's notes about local index folders that do not exist)
+pip_install() {
+  "$VPY" -m pip install --disable-pip-version-check -q "$@" \
+    2> >(grep -v 'is neither a file nor a directory' >&2)
+}
+
+# Everything that decides the environment's content; a change re-runs the install.
+fingerprint() {
+  cat "$CONSTRAINTS" "$ROOT/pyproject.toml" "${BASH_SOURCE[0]}"
+  echo "FORCE_CUDA=${FORCE_CUDA:-0}"
+}
+
+# ---------------------------------------------------------------- venv
+if [[ ! -x $VPY ]]; then
+  command -v "$PYTHON" >/dev/null || die "$PYTHON not found; set PYTHON=/path/to/python3.11"
+  log "creating virtual environment at $VENV"
+  "$PYTHON" -m venv "$VENV"
+fi
+
+# Fast path: nothing changed since the last complete run and the stack imports.
+if [[ -f $STAMP ]] && cmp -s <(fingerprint) "$STAMP" &&
+   "$VPY" -c "import torch, torchvision, mmcv.ops, mmpretrain, mmseg, mmdet, conmim_mm" 2>/dev/null; then
+  log "environment at $VENV is up to date"
+  exit 0
+fi
+
+# setuptools < 81: mmengine 0.10.7 imports pkg_resources to resolve
+# `mmpretrain::` / `mmseg::` / `mmdet::` base configs (removed in setuptools 82).
+pip_install -c "$CONSTRAINTS" --upgrade pip setuptools wheel ninja
+
+# ---------------------------------------------------------------- torch
+# Keep a torch the user already installed into the venv (e.g. another CUDA
+# build) when it is recent enough; otherwise install the pinned one.
+CONSTRAINTS_EFFECTIVE=$CONSTRAINTS
+if "$VPY" -c "import torch, torchvision, sys; v = tuple(int(p) for p in torch.__version__.split('+')[0].split('.')[:2]); sys.exit(0 if v >= (2, 1) else 1)" 2>/dev/null; then
+  TORCH_VERSION=$("$VPY" -c "import torch; print(torch.__version__)")
+  if ! grep -q "^torch==${TORCH_VERSION%%+*}\$" "$CONSTRAINTS"; then
+    log "keeping the installed torch $TORCH_VERSION (not the pinned one)"
+    CONSTRAINTS_EFFECTIVE=$VENV/.constraints_without_torch.txt
+    grep -v -E '^(torch|torchvision)==' "$CONSTRAINTS" > "$CONSTRAINTS_EFFECTIVE"
+  fi
+else
+  log "installing torch and torchvision (pinned)"
+  pip_install -c "$CONSTRAINTS" torch torchvision
+fi
+TORCH_VERSION=$("$VPY" -c "import torch; print(torch.__version__)")
+
+# numpy < 2 before anything that compiles or imports against it: numpy 2 makes
+# mmcv 2.1.0's adjust_hue raise OverflowError (the ConMIM key view uses hue 0.1).
+pip_install -c "$CONSTRAINTS_EFFECTIVE" numpy
+
+# ---------------------------------------------------------------- mmcv
+# PyPI has only the mmcv 2.1.0 sdist. Its setup.py passes -std=c++17 to the C++
+# compiler, but torch >= 2.10 headers refuse anything older than C++20
+# (`#error C++20 or later compatible compiler is required`), so the unpacked
+# sdist is patched to -std=c++20 and built with --no-build-isolation against
+# the torch installed above. The wheel is cached per torch build.
+mmcv_ok() {
+  "$VPY" - <<'PY' 2>/dev/null
+import mmcv, mmcv.ops  # mmcv.ops imports the compiled mmcv._ext
+assert mmcv.__version__ == '2.1.0', mmcv.__version__
+PY
+}
+if ! mmcv_ok; then
+  WHEEL_DIR=$CACHE/wheels/torch-$TORCH_VERSION$([[ ${FORCE_CUDA:-0} == 1 ]] && echo -cuda || true)
+  WHEEL=$(ls "$WHEEL_DIR"/mmcv-2.1.0-*.whl 2>/dev/null | head -n 1 || true)
+  if [[ -z $WHEEL ]]; then
+    BUILD=$(mktemp -d)
+    trap 'rm -rf "$BUILD"' EXIT
+    log "downloading the mmcv 2.1.0 sdist"
+    "$VPY" -m pip download -q --no-deps --no-binary :all: --no-build-isolation \
+      -d "$BUILD" mmcv==2.1.0
+    tar -xzf "$BUILD"/mmcv-2.1.0.tar.gz -C "$BUILD"
+    SRC=$BUILD/mmcv-2.1.0
+    sed -i 's/-std=c++17/-std=c++20/g' "$SRC/setup.py"
+    grep -q -- '-std=c++20' "$SRC/setup.py" || die "could not patch mmcv's C++ standard flag"
+    log "building mmcv 2.1.0 with ops against torch $TORCH_VERSION (about 15 min on 2 cores)"
+    start=$SECONDS
+    if ! MMCV_WITH_OPS=1 MAX_JOBS=${MAX_JOBS:-$(nproc)} \
+        "$VPY" -m pip wheel --no-deps --no-build-isolation -w "$BUILD/dist" "$SRC" \
+        > "$BUILD/build.log" 2>&1; then
+      tail -n 60 "$BUILD/build.log" >&2
+      die "building mmcv failed (last lines of the build log above)"
+    fi
+    mkdir -p "$WHEEL_DIR"
+    cp "$BUILD"/dist/mmcv-2.1.0-*.whl "$WHEEL_DIR"/
+    log "mmcv built in $((SECONDS - start)) s, cached in $WHEEL_DIR"
+    WHEEL=$(ls "$WHEEL_DIR"/mmcv-2.1.0-*.whl | head -n 1)
+  else
+    log "reusing the cached mmcv wheel $WHEEL"
+  fi
+  pip_install -c "$CONSTRAINTS_EFFECTIVE" "$WHEEL"
+fi
+
+# ---------------------------------------------------------------- the rest
+log "installing mmengine, mmpretrain, mmsegmentation, mmdet, conmim_mm and test tools"
+pip_install -c "$CONSTRAINTS_EFFECTIVE" -e "$ROOT[tests]"
+mmcv_ok || die "mmcv with compiled ops does not import after installation"
+"$VPY" -c "import mmpretrain.models, mmseg.models, mmdet.models, conmim_mm" ||
+  die "the OpenMMLab stack does not import"
+
+fingerprint > "$STAMP"
+log "done: use $VPY"

@@ -1,0 +1,51 @@
+"""Evaluate a checkpoint with a config of any scope (mmpretrain, mmseg, mmdet).
+
+Example:
+    .venv/bin/python tools/test.py CONFIG work_dirs/x/iter_1000.pth
+"""
+import argparse
+import os.path as osp
+import sys
+
+from mmengine.config import DictAction
+
+import conmim_mm  # noqa: F401  (registers components, safe loading)
+from conmim_mm.launch import (add_safe_checkpoint_hook, build_runner,
+                              load_config, run_cli, set_launcher,
+                              set_work_dir)
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description='Test (evaluate) a model')
+    parser.add_argument('config', help='test config file path')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('--work-dir', help='the dir to save logs and results')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override settings of the config, key=value (xxx=yyy)')
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = parse_args()
+    if not osp.isfile(args.checkpoint):
+        raise FileNotFoundError(f'checkpoint {args.checkpoint} does not exist')
+    cfg = load_config(args.config, args.cfg_options)
+    set_work_dir(cfg, args.work_dir)
+    set_launcher(cfg, args.launcher)
+    cfg.load_from = args.checkpoint
+    cfg.resume = False
+    add_safe_checkpoint_hook(cfg)
+    build_runner(cfg).test()
+
+
+if __name__ == '__main__':
+    run_cli(main)

@@ -1,0 +1,63 @@
+"""Train a model from a config of any scope (mmpretrain, mmseg, mmdet).
+
+Example:
+    .venv/bin/python tools/train.py configs/conmim/vit-b_800e.py --amp
+"""
+import argparse
+
+from mmengine.config import DictAction
+
+import conmim_mm  # noqa: F401  (registers components, safe loading)
+from conmim_mm.launch import (add_safe_checkpoint_hook, build_runner,
+                              enable_amp, enable_auto_scale_lr, load_config,
+                              run_cli, set_launcher, set_resume, set_work_dir)
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description='Train a model')
+    parser.add_argument('config', help='train config file path')
+    parser.add_argument('--work-dir', help='the dir to save logs and models')
+    parser.add_argument(
+        '--resume',
+        nargs='?',
+        type=str,
+        const='auto',
+        help='resume from the given checkpoint, or, without a path, from the '
+        'latest checkpoint in the work dir')
+    parser.add_argument(
+        '--amp', action='store_true', help='mixed precision training')
+    parser.add_argument(
+        '--auto-scale-lr',
+        action='store_true',
+        help='scale the lr by total batch / auto_scale_lr.base_batch_size')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override settings of the config, key=value (xxx=yyy)')
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher')
+    # torch.distributed.launch passes --local-rank; torchrun sets LOCAL_RANK
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = parse_args()
+    cfg = load_config(args.config, args.cfg_options)
+    set_work_dir(cfg, args.work_dir)
+    set_launcher(cfg, args.launcher)
+    if args.amp:
+        enable_amp(cfg)
+    if args.auto_scale_lr:
+        enable_auto_scale_lr(cfg)
+    set_resume(cfg, args.resume)
+    add_safe_checkpoint_hook(cfg)
+    build_runner(cfg).train()
+
+
+if __name__ == '__main__':
+    run_cli(main)
