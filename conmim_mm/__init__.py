@@ -7,6 +7,7 @@ registries and makes mmengine load local checkpoints weights-only
 """
 from .checkpoint import register_safe_loader
 from .engine import *  # noqa: F401,F403
+from .models import *  # noqa: F401,F403
 
 __version__ = '0.1.0'
 

@@ -42,6 +42,10 @@ class UnsafeCheckpointError(pickle.UnpicklingError):
     """A checkpoint holds pickled objects other than tensors and plain data."""
 
 
+class CheckpointFormatError(ValueError):
+    """A checkpoint does not have the keys the operation expects."""
+
+
 def _offending_global(message: str) -> str:
     """Extract the refused global's name from torch's weights-only error."""
     for pattern in (r'GLOBAL ([\w.]+)', r"but got <class '([\w.]+)'>"):

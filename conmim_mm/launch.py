@@ -4,16 +4,18 @@ The tools only parse arguments; these functions adjust the config the same way
 for configs of every scope (mmpretrain, mmseg, mmdet; the Runner takes the
 default scope from the config's ``default_scope``) and build the runner.
 """
+import logging
 import os.path as osp
 import sys
 from typing import Callable, Optional
 
 import torch
 from mmengine.config import Config
+from mmengine.logging import print_log
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
-from .checkpoint import UnsafeCheckpointError
+from .checkpoint import CheckpointFormatError, UnsafeCheckpointError
 
 SAFE_CHECKPOINT_HOOK = 'SafeCheckpointHook'
 
@@ -95,6 +97,24 @@ def enable_amp(cfg: Config) -> None:
     optim_wrapper.setdefault('loss_scale', 'dynamic')
 
 
+def fit_amp_to_device(cfg: Config) -> None:
+    """Without CUDA, train an ``AmpOptimWrapper`` config in fp32.
+
+    mmengine's ``AmpOptimWrapper`` refuses to run without a GPU; the published
+    configs use it, so on a CPU they fall back to ``OptimWrapper`` with a
+    warning instead of failing.
+    """
+    optim_wrapper = cfg.get('optim_wrapper')
+    if torch.cuda.is_available() or not optim_wrapper or \
+            optim_wrapper.get('type') != 'AmpOptimWrapper':
+        return
+    optim_wrapper.type = 'OptimWrapper'
+    for key in ('loss_scale', 'dtype', 'use_fsdp'):
+        optim_wrapper.pop(key, None)
+    print_log('no CUDA device: mixed precision is off, training in fp32',
+              logger='current', level=logging.WARNING)
+
+
 def enable_auto_scale_lr(cfg: Config) -> None:
     """Scale the learning rate by total batch / ``auto_scale_lr.base_batch_size``."""
     if 'base_batch_size' not in cfg.get('auto_scale_lr', {}):
@@ -125,12 +145,14 @@ def build_runner(cfg: Config) -> Runner:
 def run_cli(main: Callable[[], None]) -> None:
     """Run a tool's ``main``; expected failures print one line, exit 1.
 
-    A missing file or a checkpoint that is refused is the user's input, not
-    a bug: it is reported as ``error: ...`` without a stack trace.
+    A missing file or a checkpoint that is refused or has the wrong layout is
+    the user's input, not a bug: it is reported as ``error: ...`` without a
+    stack trace.
     """
     try:
         main()
-    except (FileNotFoundError, UnsafeCheckpointError) as err:
+    except (FileNotFoundError, UnsafeCheckpointError,
+            CheckpointFormatError) as err:
         print(f'error: {err}', file=sys.stderr)
         sys.exit(1)
     finally:

@@ -49,3 +49,37 @@ def run_tool(args: List[str], timeout: int = 600,
     return subprocess.run(
         args, cwd=ROOT, env=environ, capture_output=True, text=True,
         timeout=timeout)
+
+
+def tiny_conmim_cfg(config: str, width: int = 32, depth: int = 2,
+                    img_size: int = 224, projector: int = 128,
+                    out: int = 32):
+    """A published pre-training config with a tiny ViT and projector."""
+    from mmengine.config import Config
+    cfg = Config.fromfile(osp.join(ROOT, 'configs', 'conmim', config))
+    cfg.model.backbone.arch = dict(
+        embed_dims=width, num_layers=depth, num_heads=2,
+        feedforward_channels=4 * width)
+    cfg.model.backbone.img_size = img_size
+    cfg.model.neck.update(
+        in_channels=width, hid_channels=projector, out_channels=out)
+    return cfg
+
+
+def build_conmim(cfg):
+    """Build and initialise the ConMIM model of ``cfg``."""
+    import conmim_mm  # noqa: F401
+    from mmengine.registry import init_default_scope
+    from mmpretrain.registry import MODELS
+    init_default_scope('mmpretrain')
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    return model
+
+
+def set_iteration(cur_iter: int, max_iters: int) -> None:
+    """Put ``iter`` / ``max_iters`` into the current MessageHub."""
+    from mmengine.logging import MessageHub
+    hub = MessageHub.get_current_instance()
+    hub.update_info('iter', cur_iter)
+    hub.update_info('max_iters', max_iters)

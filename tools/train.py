@@ -9,7 +9,8 @@ from mmengine.config import DictAction
 
 import conmim_mm  # noqa: F401  (registers components, safe loading)
 from conmim_mm.launch import (add_safe_checkpoint_hook, build_runner,
-                              enable_amp, enable_auto_scale_lr, load_config,
+                              enable_amp, enable_auto_scale_lr,
+                              fit_amp_to_device, load_config,
                               run_cli, set_launcher, set_resume, set_work_dir)
 
 
@@ -52,6 +53,7 @@ def main() -> None:
     set_launcher(cfg, args.launcher)
     if args.amp:
         enable_amp(cfg)
+    fit_amp_to_device(cfg)
     if args.auto_scale_lr:
         enable_auto_scale_lr(cfg)
     set_resume(cfg, args.resume)
