@@ -2,13 +2,18 @@
 
 Importing this package registers its components into the OpenMMLab
 registries and makes mmengine load local checkpoints weights-only
-(see :mod:`conmim_mm.checkpoint`), so configs only need
+(see :mod:`conmim_mm.checkpoint`), and lists the ConMIM models in
+mmpretrain's model zoo (``mmpretrain.list_models('*conmim*')``). Configs only
+need
 ``custom_imports = dict(imports=['conmim_mm'], allow_failed_imports=False)``.
 """
 from .checkpoint import register_safe_loader
+from .datasets import *  # noqa: F401,F403
 from .engine import *  # noqa: F401,F403
+from .model_zoo import register_model_zoo
 from .models import *  # noqa: F401,F403
 
 __version__ = '0.1.0'
 
 register_safe_loader()
+register_model_zoo()

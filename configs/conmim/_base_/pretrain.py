@@ -27,6 +27,31 @@ data_preprocessor = dict(
     std=[58.395, 57.12, 57.375],
     to_rgb=True)
 
+# photometric noise of the key (teacher) view, applied after the shared crop
+key_view_noise = [
+    dict(
+        type='RandomApply',
+        prob=0.8,
+        transforms=[
+            dict(
+                type='ColorJitter',
+                brightness=0.4,
+                contrast=0.4,
+                saturation=0.2,
+                hue=0.1)
+        ]),
+    dict(
+        type='RandomGrayscale',
+        prob=0.2,
+        keep_channels=True,
+        channel_weights=(0.114, 0.587, 0.2989)),  # BGR order
+    dict(
+        type='GaussianBlur',
+        magnitude_range=(0.1, 2.0),
+        magnitude_std='inf',
+        prob=0.1),
+    dict(type='Solarize', thr=128, prob=0.2),
+]
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     # one flip and one crop shared by both views
@@ -40,33 +65,8 @@ train_pipeline = [
     dict(
         type='MultiView',
         num_views=[1, 1],
-        transforms=[
-            [],  # query view (student): no photometric noise
-            [  # key view (teacher): colour noise
-                dict(
-                    type='RandomApply',
-                    prob=0.8,
-                    transforms=[
-                        dict(
-                            type='ColorJitter',
-                            brightness=0.4,
-                            contrast=0.4,
-                            saturation=0.2,
-                            hue=0.1)
-                    ]),
-                dict(
-                    type='RandomGrayscale',
-                    prob=0.2,
-                    keep_channels=True,
-                    channel_weights=(0.114, 0.587, 0.2989)),
-                dict(
-                    type='GaussianBlur',
-                    magnitude_range=(0.1, 2.0),
-                    magnitude_std='inf',
-                    prob=0.1),
-                dict(type='Solarize', thr=128, prob=0.2),
-            ]
-        ]),
+        # query view (student): no photometric noise; key view (teacher)
+        transforms=[[], key_view_noise]),
     dict(
         type='SimMIMMaskGenerator',
         input_size=img_size,

@@ -1,4 +1,5 @@
+from .loss_curve_hook import LossCurveHook
 from .safe_checkpoint_hook import SafeCheckpointHook
 from .teacher_update_hook import TeacherUpdateHook
 
-__all__ = ['SafeCheckpointHook', 'TeacherUpdateHook']
+__all__ = ['LossCurveHook', 'SafeCheckpointHook', 'TeacherUpdateHook']

@@ -1,0 +1,60 @@
+# Demo: ConMIM pre-training of a tiny ViT on the photographs that ship with
+# scikit-image, on a CPU in a few minutes (README's first command). Same
+# pipeline, loss and teacher as the published configs, scaled down: 64x64
+# crops, 8-pixel patches, 16-pixel mask cells (48 of 64 patches masked),
+# 4 blocks of width 96, projector 96 -> 512 -> 512 -> 64, 300 iterations.
+_base_ = './_base_/pretrain.py'
+
+img_size = 64
+
+train_pipeline = [
+    # pillow: libpng's warnings about two photos' colour profiles stay quiet
+    dict(type='LoadImageFromFile', imdecode_backend='pillow'),
+    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
+    dict(
+        type='RandomResizedCropAndInterpolationWithTwoPic',
+        size=img_size,
+        second_size=None,
+        scale=(0.08, 1.0),
+        interpolation='bicubic'),
+    dict(
+        type='MultiView',
+        num_views=[1, 1],
+        transforms=[[], {{_base_.key_view_noise}}]),
+    dict(
+        type='SimMIMMaskGenerator',
+        input_size=img_size,
+        mask_patch_size=16,
+        model_patch_size=8,
+        mask_ratio=0.75),
+    dict(type='PackInputs'),
+]
+train_dataloader = dict(
+    batch_size=16,
+    num_workers=2,
+    sampler=dict(type='InfiniteSampler', shuffle=True),
+    dataset=dict(
+        _delete_=True, type='SkimagePhotos', pipeline=train_pipeline))
+
+model = dict(
+    backbone=dict(
+        arch=dict(
+            _delete_=True, embed_dims=96, num_layers=4, num_heads=3,
+            feedforward_channels=384),
+        img_size=img_size,
+        patch_size=8),
+    neck=dict(in_channels=96, hid_channels=512, out_channels=64))
+
+optim_wrapper = dict(optimizer=dict(lr=3e-3))
+param_scheduler = [
+    dict(type='LinearLR', start_factor=1e-3, by_epoch=False, end=30),
+    dict(type='CosineAnnealingLR', eta_min=1e-5, by_epoch=False, begin=30)
+]
+train_cfg = dict(_delete_=True, type='IterBasedTrainLoop', max_iters=300)
+
+custom_hooks = [dict(type='TeacherUpdateHook'), dict(type='LossCurveHook')]
+default_hooks = dict(
+    logger=dict(interval=20),
+    checkpoint=dict(by_epoch=False, interval=100, max_keep_ckpts=2))
+log_processor = dict(by_epoch=False)
+randomness = dict(seed=0, diff_rank_seed=True)

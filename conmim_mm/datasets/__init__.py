@@ -1,0 +1,3 @@
+from .sample_photos import SkimagePhotos
+
+__all__ = ['SkimagePhotos']

@@ -1,0 +1,115 @@
+"""Unit tests of ConMIMHead and ConMIM with numbers."""
+import math
+
+import pytest
+import torch
+from mmpretrain.structures import DataSample
+
+from conftest import build_conmim, set_iteration, tiny_conmim_cfg
+from conmim_mm.models import ConMIMHead
+
+
+def test_head_matches_hand_computation():
+    """One-hot features: q_j . k_i = [i == j], so for N positions
+    loss_j = log(1 + (N - 1) * exp(-1 / t)) at every masked position."""
+    num = 6
+    features = torch.eye(num).unsqueeze(0).repeat(2, 1, 1) * 3.0  # norm 3
+    mask = torch.zeros(2, num, dtype=torch.bool)
+    mask[0, :4] = True
+    mask[1, 2] = True
+    head = ConMIMHead(temperature=0.1)
+    loss = head.loss(features, features.clone(), mask)['loss']
+    # (fp32 log-sum-exp of logits near 10: absolute precision ~1e-6)
+    assert loss.item() == pytest.approx(math.log(1 + 5 * math.exp(-10)),
+                                        abs=1e-6)
+    # unmasked queries do not count; a wrong masked one does
+    student = features.clone()
+    student[0, 5] = -student[0, 5]  # unmasked
+    assert head.loss(student, features, mask)['loss'].item() == \
+        pytest.approx(loss.item(), abs=1e-7)
+    student[1, 2] = features[1, 3]  # masked, now matches key 3 instead of 2
+    wrong = -math.log(1 / (1 + 5 * math.exp(-10)) * math.exp(-10))
+    expected = (4 * loss.item() + wrong) / 5
+    assert head.loss(student, features, mask)['loss'].item() == \
+        pytest.approx(expected, abs=1e-5)
+
+
+def test_head_is_fp32_under_autocast_and_checks_input():
+    head = ConMIMHead()
+    student = torch.randn(2, 4, 8).bfloat16()
+    teacher = torch.randn(2, 4, 8).bfloat16()
+    mask = torch.ones(2, 4, dtype=torch.bool)
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        loss = head.loss(student, teacher, mask)['loss']
+    assert loss.dtype == torch.float32
+    with pytest.raises(ValueError, match='temperature must be > 0'):
+        ConMIMHead(temperature=0)
+    with pytest.raises(ValueError, match=r'\(B, N\) mask'):
+        head.loss(student, teacher, mask[:, :3])
+
+
+def _batch(model_size: int, patch: int = 16, batch: int = 2):
+    grid = model_size // patch
+    inputs = [torch.randn(batch, 3, model_size, model_size) for _ in range(2)]
+    samples = []
+    for _ in range(batch):
+        mask = torch.zeros(grid * grid)
+        mask[torch.randperm(grid * grid)[:(grid * grid * 3) // 4]] = 1
+        sample = DataSample()
+        sample.set_mask(mask.reshape(grid, grid))
+        samples.append(sample)
+    return inputs, samples
+
+
+@pytest.mark.parametrize('size', [192, 224, 256])
+def test_any_input_size_divisible_by_the_mask_cell(size):
+    model = build_conmim(tiny_conmim_cfg('vit-b_800e.py', img_size=size))
+    model.train()
+    inputs, samples = _batch(size)
+    loss = model.loss(inputs, samples)['loss']
+    assert torch.isfinite(loss)
+    loss.backward()
+    assert model.backbone.mask_token.grad is not None
+    assert all(p.grad is None for p in model.teacher.parameters())
+    features = model.extract_feat(inputs[0])
+    assert features[0].shape == (2, (size // 16)**2 + 1, 32)
+
+
+def test_bf16_autocast_loss_matches_fp32():
+    torch.manual_seed(0)
+    model = build_conmim(tiny_conmim_cfg('vit-b_800e.py', img_size=64))
+    model.train()
+    inputs, samples = _batch(64)
+    state = {k: v.clone() for k, v in model.state_dict().items()}
+    fp32 = model.loss(inputs, samples)['loss']
+    model.load_state_dict(state)  # undo the BN statistics update
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        bf16 = model.loss(inputs, samples)['loss']
+    assert bf16.dtype == torch.float32
+    assert abs(bf16.item() - fp32.item()) < 0.05 * fp32.item()
+
+
+def test_momentum_update_follows_the_cosine_schedule():
+    model = build_conmim(tiny_conmim_cfg('vit-b_800e.py', img_size=64))
+    teacher = model.teacher.backbone.cls_token
+    with torch.no_grad():
+        model.backbone.cls_token.fill_(1.0)
+        teacher.fill_(0.0)
+        model.teacher.neck.bn0.running_mean.fill_(7.0)
+    for cur_iter, expected in [(0, 0.996), (50, 0.998), (100, 1.0)]:
+        set_iteration(cur_iter, 100)
+        with torch.no_grad():
+            teacher.fill_(0.0)
+        momentum = model.momentum_update()
+        assert momentum == pytest.approx(expected, abs=1e-12)
+        assert torch.allclose(teacher, torch.full_like(teacher,
+                                                       1 - expected))
+    # buffers are not averaged
+    assert torch.all(model.teacher.neck.bn0.running_mean == 7.0)
+
+
+def test_momentum_outside_range_is_rejected():
+    cfg = tiny_conmim_cfg('vit-b_800e.py', img_size=64)
+    cfg.model.teacher_momentum = 1.0
+    with pytest.raises(ValueError, match=r'teacher_momentum must be in'):
+        build_conmim(cfg)

@@ -1,0 +1,161 @@
+"""ConMIM pre-training through tools/train.py: the demo, exact resume, the
+momentum schedule, the published config on CPU, and the model zoo."""
+import math
+import os.path as osp
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from conftest import ROOT, run_tool
+from conmim_mm.checkpoint import load_checkpoint_file
+
+DEMO = osp.join(ROOT, 'configs', 'conmim', 'demo_vit-tiny.py')
+FAST = [
+    'train_cfg.max_iters=4', 'default_hooks.checkpoint.interval=2',
+    'default_hooks.logger.interval=1', 'train_dataloader.num_workers=0',
+    'train_dataloader.persistent_workers=False', 'train_dataloader.batch_size=4',
+    'param_scheduler.0.end=2', 'param_scheduler.1.begin=2'
+]
+
+
+def _ok(result):
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return result.stdout + result.stderr
+
+
+def _demo(work_dir, *extra):
+    return _ok(run_tool(['tools/train.py', DEMO, '--work-dir', str(work_dir),
+                         *extra, '--cfg-options', *FAST]))
+
+
+@pytest.fixture(scope='module')
+def demo_run(tmp_path_factory):
+    work_dir = tmp_path_factory.mktemp('demo')
+    log = _demo(work_dir)
+    return work_dir, log
+
+
+def _momentum(cur_iter: int, max_iters: int) -> float:
+    return 1 - 0.004 * (math.cos(math.pi * cur_iter / max_iters) + 1) / 2
+
+
+def test_demo_trains_and_writes_outputs(demo_run):
+    work_dir, log = demo_run
+    assert 'Iter(train) [4/4]' in log and 'eta:' in log
+    assert (work_dir / 'loss_curve.png').stat().st_size > 1000
+    checkpoint = load_checkpoint_file(str(work_dir / 'iter_4.pth'))
+    state = checkpoint['state_dict']
+    assert any(k.startswith('teacher.backbone.') for k in state)
+    assert any(k.startswith('teacher.neck.') for k in state)
+    losses = checkpoint['message_hub']['log_scalars']['train/loss']
+    assert len(losses['log_history']) == 4
+    assert all(math.isfinite(v) for v in losses['log_history'])
+    # the momentum logged at iteration i (0-based) follows the schedule
+    logged = checkpoint['message_hub']['log_scalars'][
+        'train/teacher_momentum']['log_history']
+    assert logged == pytest.approx([_momentum(i, 4) for i in range(4)])
+
+
+def test_resume_is_exact(demo_run, tmp_path):
+    """Resuming at iteration 2 ends where the uninterrupted run ended:
+    student, teacher, optimizer, and the momentum schedule's position."""
+    work_dir, _ = demo_run
+    log = _demo(tmp_path, '--resume', str(work_dir / 'iter_2.pth'))
+    assert 'resumed epoch: 0, iter: 2' in log
+    resumed = load_checkpoint_file(str(tmp_path / 'iter_4.pth'))
+    reference = load_checkpoint_file(str(work_dir / 'iter_4.pth'))
+    for key, value in reference['state_dict'].items():
+        assert torch.equal(resumed['state_dict'][key], value), key
+    for key, state in reference['optimizer']['state'].items():
+        for name, value in state.items():
+            assert torch.equal(resumed['optimizer']['state'][key][name],
+                               value), (key, name)
+    assert resumed['meta']['iter'] == 4
+    logged = resumed['message_hub']['log_scalars']['train/teacher_momentum']
+    assert logged['log_history'][-2:] == pytest.approx(
+        [_momentum(2, 4), _momentum(3, 4)])
+
+
+def test_checkpoint_holds_the_teacher_after_its_update(demo_run):
+    """The teacher of iter_2.pth is the momentum average of the teacher of
+    iter_1 and the student of iter_2: here, it moved towards the student."""
+    work_dir, _ = demo_run
+    state = load_checkpoint_file(str(work_dir / 'iter_2.pth'))['state_dict']
+    first = load_checkpoint_file(str(work_dir / 'iter_4.pth'))['state_dict']
+    key = 'backbone.layers.0.attn.qkv.weight'
+    assert not torch.equal(state['teacher.' + key], state[key])
+    assert not torch.equal(state['teacher.' + key], first['teacher.' + key])
+
+
+def test_published_config_starts_on_cpu(tmp_path):
+    """configs/conmim/vit-b_800e.py (full ViT-B) trains on the official
+    ImageNet layout (train/ + train_map.txt) on a CPU."""
+    root = tmp_path / 'imagenet1k'
+    rng = np.random.default_rng(0)
+    lines = []
+    for i in range(4):
+        folder = root / 'train' / f'n{i:08d}'
+        folder.mkdir(parents=True)
+        image = rng.integers(0, 256, (240, 260, 3), dtype=np.uint8)
+        cv2.imwrite(str(folder / 'a.JPEG'), image)
+        lines.append(f'n{i:08d}/a.JPEG {i}')
+    (root / 'train_map.txt').write_text('\n'.join(lines) + '\n')
+    result = run_tool([
+        'tools/train.py',
+        osp.join(ROOT, 'configs', 'conmim', 'vit-b_800e.py'), '--work-dir',
+        str(tmp_path / 'work'), '--cfg-options', 'train_cfg.max_epochs=2',
+        'param_scheduler.0.end=1', 'param_scheduler.1.begin=1',
+        f'train_dataloader.dataset.data_root={root}',
+        'train_dataloader.dataset.ann_file=train_map.txt',
+        'train_dataloader.dataset.data_prefix=train',
+        'train_dataloader.dataset.split=', 'train_dataloader.batch_size=2',
+        'train_dataloader.num_workers=0',
+        'train_dataloader.persistent_workers=False',
+        'default_hooks.logger.interval=1'
+    ])
+    log = _ok(result)
+    assert 'training in fp32' in log  # AmpOptimWrapper fell back on CPU
+    assert 'Epoch(train) [2][2/2]' in log
+    state = load_checkpoint_file(str(tmp_path / 'work' / 'epoch_2.pth'))
+    assert state['state_dict']['backbone.cls_token'].shape == (1, 1, 768)
+    assert state['state_dict']['neck.fc2.weight'].shape == (256, 4096)
+
+
+def test_model_zoo_lists_and_builds(tmp_path):
+    import mmpretrain
+    names = mmpretrain.list_models('*conmim*')
+    assert set(names) == {
+        'conmim_vit-small-p16_8xb256-amp-coslr-300e_in1k',
+        'conmim_vit-base-p16_8xb256-amp-coslr-300e_in1k',
+        'conmim_vit-base-p16_8xb256-amp-coslr-800e_in1k',
+        'conmim_vit-large-p16_32xb64-amp-coslr-400e_in1k',
+        'conmim_vit-large-p16_32xb64-amp-coslr-800e_in1k',
+        'conmim_vit-large-p16_32xb64-amp-coslr-1600e_in1k',
+    }
+    name = 'conmim_vit-small-p16_8xb256-amp-coslr-300e_in1k'
+    model = mmpretrain.get_model(name)
+    state = {k: torch.full_like(v, 0.5) if v.is_floating_point() else v
+             for k, v in model.state_dict().items()}
+    path = str(tmp_path / 'weights.pth')
+    torch.save({'state_dict': state}, path)
+    loaded = mmpretrain.get_model(name, pretrained=path)
+    assert torch.all(loaded.teacher.backbone.cls_token == 0.5)
+    assert loaded.backbone.cls_token.shape == (1, 1, 384)
+
+
+def test_unlabelled_image_folder_recipe(image_folder):
+    """The configs/conmim/README.md recipe reads a plain image folder."""
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+    from mmpretrain.registry import DATASETS
+    cfg = Config.fromfile(
+        osp.join(ROOT, 'tests', 'data', 'configs', 'conmim_image_folder.py'))
+    cfg.train_dataloader.dataset.data_root = image_folder
+    init_default_scope('mmpretrain')
+    dataset = DATASETS.build(cfg.train_dataloader.dataset)
+    assert len(dataset) == 32
+    sample = dataset[0]
+    assert [v.shape for v in sample['inputs']] == [(3, 224, 224)] * 2
+    assert sample['data_samples'].mask.sum() == 148
