@@ -46,6 +46,7 @@ def test_published_settings(name):
 
     optim = cfg.optim_wrapper
     assert optim.type == 'AmpOptimWrapper'
+    assert optim.constructor == 'StudentOptimWrapperConstructor'
     assert optim.optimizer.lr == lr
     assert optim.optimizer.betas == (0.9, 0.98)
     assert optim.optimizer.weight_decay == 0.05

@@ -144,3 +144,81 @@ def test_dist_train_two_cpu_processes_end_identical(image_folder, tmp_path):
     assert final['meta']['iter'] == 4
     _assert_same_tensors(final['state_dict'], rank0)
     assert 'Distributed launcher: pytorch' in result.stdout + result.stderr
+
+
+@pytest.fixture(scope='module')
+def seg_folder(tmp_path_factory):
+    """4 images with bright/dark halves and their 0/1 label maps."""
+    import cv2
+    import numpy as np
+    root = tmp_path_factory.mktemp('seg')
+    (root / 'img').mkdir()
+    (root / 'ann').mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(4):
+        label = np.zeros((32, 32), np.uint8)
+        label[:, 16 * (i % 2):16 * (i % 2) + 16] = 1
+        image = rng.integers(0, 60, (32, 32, 3)).astype(np.uint8)
+        image[label == 1] += 180
+        cv2.imwrite(str(root / 'img' / f'{i}.png'), image)
+        cv2.imwrite(str(root / 'ann' / f'{i}.png'), label)
+    return str(root)
+
+
+def test_tools_run_mmseg_configs(seg_folder, tmp_path):
+    """The same tools train and test a config of the mmseg scope."""
+    config = osp.join(CONFIGS, 'tiny_seg.py')
+    options = ['--cfg-options',
+               f'train_dataloader.dataset.data_root={seg_folder}',
+               f'test_dataloader.dataset.data_root={seg_folder}']
+    _assert_ok(run_tool(['tools/train.py', config, '--work-dir',
+                         str(tmp_path), *options]))
+    checkpoint = torch.load(str(tmp_path / 'iter_2.pth'), weights_only=True)
+    assert checkpoint['meta']['iter'] == 2
+    result = run_tool(['tools/test.py', config, str(tmp_path / 'iter_2.pth'),
+                       '--work-dir', str(tmp_path), *options])
+    _assert_ok(result)
+    assert 'mIoU' in result.stdout + result.stderr
+
+
+@pytest.fixture(scope='module')
+def det_folder(tmp_path_factory):
+    """4 images 64x64 with one bright box each, COCO annotations."""
+    import json
+
+    import cv2
+    import numpy as np
+    root = tmp_path_factory.mktemp('det')
+    (root / 'img').mkdir()
+    images, annotations = [], []
+    for i in range(4):
+        image = np.zeros((64, 64, 3), np.uint8)
+        x, y = 8 + 8 * i, 12
+        image[y:y + 24, x:x + 20] = 255
+        cv2.imwrite(str(root / 'img' / f'{i}.png'), image)
+        images.append(dict(id=i, file_name=f'{i}.png', width=64, height=64))
+        annotations.append(
+            dict(id=i, image_id=i, category_id=i % 2, bbox=[x, y, 20, 24],
+                 area=480, iscrowd=0))
+    categories = [dict(id=0, name='square'), dict(id=1, name='disc')]
+    (root / 'ann.json').write_text(json.dumps(
+        dict(info={}, images=images, annotations=annotations,
+             categories=categories)))
+    return str(root)
+
+
+def test_tools_run_mmdet_configs(det_folder, tmp_path):
+    """The same tools train and test a config of the mmdet scope."""
+    config = osp.join(CONFIGS, 'tiny_det.py')
+    options = ['--cfg-options',
+               f'train_dataloader.dataset.data_root={det_folder}',
+               f'test_dataloader.dataset.data_root={det_folder}',
+               f'test_evaluator.ann_file={det_folder}/ann.json']
+    _assert_ok(run_tool(['tools/train.py', config, '--work-dir',
+                         str(tmp_path), *options]))
+    checkpoint = torch.load(str(tmp_path / 'iter_2.pth'), weights_only=True)
+    assert checkpoint['meta']['iter'] == 2
+    result = run_tool(['tools/test.py', config, str(tmp_path / 'iter_2.pth'),
+                       '--work-dir', str(tmp_path), *options])
+    _assert_ok(result)
+    assert 'coco/bbox_mAP' in result.stdout + result.stderr

@@ -134,6 +134,8 @@ model = dict(
 optim_wrapper = dict(
     type='AmpOptimWrapper',
     loss_scale='dynamic',
+    # optimise the student only (the teacher follows by momentum)
+    constructor='StudentOptimWrapperConstructor',
     optimizer=dict(
         type='AdamW', lr=1.5e-3, betas=(0.9, 0.98), eps=1e-8,
         weight_decay=0.05),

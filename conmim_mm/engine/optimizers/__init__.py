@@ -1,0 +1,3 @@
+from .student_constructor import StudentOptimWrapperConstructor
+
+__all__ = ['StudentOptimWrapperConstructor']
