@@ -1,10 +1,9 @@
 """ConMIM for OpenMMLab.
 
 Importing this package registers its components into the OpenMMLab
-registries and makes mmengine load local checkpoints weights-only
-(see :mod:`conmim_mm.checkpoint`), and lists the ConMIM models in
-mmpretrain's model zoo (``mmpretrain.list_models('*conmim*')``). Configs only
-need
+registries, makes mmengine load local checkpoints weights-only (see
+:mod:`conmim_mm.checkpoint`) and lists the ConMIM models in mmpretrain's model
+zoo (``mmpretrain.list_models('*conmim*')``). A config only needs
 ``custom_imports = dict(imports=['conmim_mm'], allow_failed_imports=False)``.
 """
 from .checkpoint import register_safe_loader

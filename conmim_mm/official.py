@@ -18,40 +18,42 @@ from .checkpoint import CheckpointFormatError
 
 StateDict = Dict[str, torch.Tensor]
 
-# (official pattern, ours) for one network without prefix; tried in order.
-_RENAMES: List[Tuple[str, str]] = [
-    (r'^patch_embed\.proj\.', 'backbone.patch_embed.projection.'),
-    (r'^blocks\.(\d+)\.norm1\.', r'backbone.layers.\1.ln1.'),
-    (r'^blocks\.(\d+)\.norm2\.', r'backbone.layers.\1.ln2.'),
-    (r'^blocks\.(\d+)\.mlp\.fc1\.', r'backbone.layers.\1.ffn.layers.0.0.'),
-    (r'^blocks\.(\d+)\.mlp\.fc2\.', r'backbone.layers.\1.ffn.layers.1.'),
-    (r'^blocks\.(\d+)\.(gamma_1|gamma_2|attn\.)', r'backbone.layers.\1.\2'),
-    (r'^norm\.', 'backbone.ln1.'),
-    (r'^(cls_token|mask_token|rel_pos_bias\.)', r'backbone.\1'),
-    (r'^projectors\.0\.', 'neck.fc0.'),
-    (r'^projectors\.1\.', 'neck.bn0.'),
-    (r'^projectors\.3\.', 'neck.fc1.'),
-    (r'^projectors\.4\.', 'neck.bn1.'),
-    (r'^projectors\.6\.', 'neck.fc2.'),
-    (r'^projectors\.7\.', 'neck.bn2.'),
+# (official, ours) key prefixes of one network, ``{i}`` a block index; tried
+# in order, in both directions.
+_PREFIXES: List[Tuple[str, str]] = [
+    ('patch_embed.proj.', 'backbone.patch_embed.projection.'),
+    ('blocks.{i}.norm1.', 'backbone.layers.{i}.ln1.'),
+    ('blocks.{i}.norm2.', 'backbone.layers.{i}.ln2.'),
+    ('blocks.{i}.mlp.fc1.', 'backbone.layers.{i}.ffn.layers.0.0.'),
+    ('blocks.{i}.mlp.fc2.', 'backbone.layers.{i}.ffn.layers.1.'),
+    ('blocks.{i}.attn.', 'backbone.layers.{i}.attn.'),
+    ('blocks.{i}.gamma_1', 'backbone.layers.{i}.gamma_1'),
+    ('blocks.{i}.gamma_2', 'backbone.layers.{i}.gamma_2'),
+    ('norm.', 'backbone.ln1.'),
+    ('cls_token', 'backbone.cls_token'),
+    ('mask_token', 'backbone.mask_token'),
+    ('rel_pos_bias.', 'backbone.rel_pos_bias.'),
+    ('projectors.0.', 'neck.fc0.'),
+    ('projectors.1.', 'neck.bn0.'),
+    ('projectors.3.', 'neck.fc1.'),
+    ('projectors.4.', 'neck.bn1.'),
+    ('projectors.6.', 'neck.fc2.'),
+    ('projectors.7.', 'neck.bn2.'),
 ]
-# official -> ours, inverted: (our pattern, official)
-_INVERSE: List[Tuple[str, str]] = [
-    (r'^backbone\.patch_embed\.projection\.', 'patch_embed.proj.'),
-    (r'^backbone\.layers\.(\d+)\.ln1\.', r'blocks.\1.norm1.'),
-    (r'^backbone\.layers\.(\d+)\.ln2\.', r'blocks.\1.norm2.'),
-    (r'^backbone\.layers\.(\d+)\.ffn\.layers\.0\.0\.', r'blocks.\1.mlp.fc1.'),
-    (r'^backbone\.layers\.(\d+)\.ffn\.layers\.1\.', r'blocks.\1.mlp.fc2.'),
-    (r'^backbone\.layers\.(\d+)\.(gamma_1|gamma_2|attn\.)', r'blocks.\1.\2'),
-    (r'^backbone\.ln1\.', 'norm.'),
-    (r'^backbone\.(cls_token|mask_token|rel_pos_bias\.)', r'\1'),
-    (r'^neck\.fc0\.', 'projectors.0.'),
-    (r'^neck\.bn0\.', 'projectors.1.'),
-    (r'^neck\.fc1\.', 'projectors.3.'),
-    (r'^neck\.bn1\.', 'projectors.4.'),
-    (r'^neck\.fc2\.', 'projectors.6.'),
-    (r'^neck\.bn2\.', 'projectors.7.'),
-]
+
+
+def _rules(source: int) -> List[Tuple[str, str]]:
+    """(regex, replacement) pairs from column ``source`` to the other."""
+    rules = []
+    for pair in _PREFIXES:
+        pattern = '^' + re.escape(pair[source]).replace(r'\{i\}', r'(\d+)')
+        rules.append((pattern, pair[1 - source].replace('{i}', r'\1')))
+    return rules
+
+
+_RENAMES = _rules(0)  # official -> ours
+_INVERSE = _rules(1)  # ours -> official
+
 #: Official keys that have no counterpart (the unused 8192-way head).
 DROPPED_OFFICIAL = re.compile(r'^lm_head\.')
 #: Keys every official pre-training checkpoint has.

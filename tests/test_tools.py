@@ -165,20 +165,25 @@ def seg_folder(tmp_path_factory):
     return str(root)
 
 
+def _train_then_test(config: str, options: list, work_dir, metric: str):
+    """tools/train.py for 2 iterations, then tools/test.py on iter_2.pth."""
+    options = ['--cfg-options', *options]
+    _assert_ok(run_tool(['tools/train.py', config, '--work-dir',
+                         str(work_dir), *options]))
+    checkpoint = torch.load(str(work_dir / 'iter_2.pth'), weights_only=True)
+    assert checkpoint['meta']['iter'] == 2
+    result = run_tool(['tools/test.py', config, str(work_dir / 'iter_2.pth'),
+                       '--work-dir', str(work_dir), *options])
+    _assert_ok(result)
+    assert metric in result.stdout + result.stderr
+
+
 def test_tools_run_mmseg_configs(seg_folder, tmp_path):
     """The same tools train and test a config of the mmseg scope."""
-    config = osp.join(CONFIGS, 'tiny_seg.py')
-    options = ['--cfg-options',
-               f'train_dataloader.dataset.data_root={seg_folder}',
-               f'test_dataloader.dataset.data_root={seg_folder}']
-    _assert_ok(run_tool(['tools/train.py', config, '--work-dir',
-                         str(tmp_path), *options]))
-    checkpoint = torch.load(str(tmp_path / 'iter_2.pth'), weights_only=True)
-    assert checkpoint['meta']['iter'] == 2
-    result = run_tool(['tools/test.py', config, str(tmp_path / 'iter_2.pth'),
-                       '--work-dir', str(tmp_path), *options])
-    _assert_ok(result)
-    assert 'mIoU' in result.stdout + result.stderr
+    _train_then_test(osp.join(CONFIGS, 'tiny_seg.py'), [
+        f'train_dataloader.dataset.data_root={seg_folder}',
+        f'test_dataloader.dataset.data_root={seg_folder}'
+    ], tmp_path, 'mIoU')
 
 
 @pytest.fixture(scope='module')
@@ -209,16 +214,8 @@ def det_folder(tmp_path_factory):
 
 def test_tools_run_mmdet_configs(det_folder, tmp_path):
     """The same tools train and test a config of the mmdet scope."""
-    config = osp.join(CONFIGS, 'tiny_det.py')
-    options = ['--cfg-options',
-               f'train_dataloader.dataset.data_root={det_folder}',
-               f'test_dataloader.dataset.data_root={det_folder}',
-               f'test_evaluator.ann_file={det_folder}/ann.json']
-    _assert_ok(run_tool(['tools/train.py', config, '--work-dir',
-                         str(tmp_path), *options]))
-    checkpoint = torch.load(str(tmp_path / 'iter_2.pth'), weights_only=True)
-    assert checkpoint['meta']['iter'] == 2
-    result = run_tool(['tools/test.py', config, str(tmp_path / 'iter_2.pth'),
-                       '--work-dir', str(tmp_path), *options])
-    _assert_ok(result)
-    assert 'coco/bbox_mAP' in result.stdout + result.stderr
+    _train_then_test(osp.join(CONFIGS, 'tiny_det.py'), [
+        f'train_dataloader.dataset.data_root={det_folder}',
+        f'test_dataloader.dataset.data_root={det_folder}',
+        f'test_evaluator.ann_file={det_folder}/ann.json'
+    ], tmp_path, 'coco/bbox_mAP')
