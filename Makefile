@@ -8,9 +8,15 @@ setup:
 	bash tools/setup_env.sh
 
 # ConMIM pre-training of a tiny ViT on photos bundled with scikit-image (CPU,
-# a few minutes): logs, checkpoints and loss_curve.png in work_dirs/demo.
+# a few minutes), then [CLS] attention maps of three of them: logs,
+# checkpoints, loss_curve.png, knn_curve.png and attention/ in work_dirs/demo.
+DEMO_PHOTOS := chelsea.png astronaut.png coffee.png
 demo: setup
 	$(PYTHON) tools/train.py configs/conmim/demo_vit-tiny.py --work-dir work_dirs/demo
+	photos=$$($(PYTHON) -c "import os, skimage; print(os.path.dirname(skimage.__file__))")/data; \
+	$(PYTHON) tools/analysis_tools/visualize_attention.py configs/conmim/demo_vit-tiny.py \
+		work_dirs/demo/iter_300.pth $(addprefix $$photos/,$(DEMO_PHOTOS)) \
+		--out work_dirs/demo/attention
 
 # The test suite; pytest exits non-zero when it collects no test.
 test: setup

@@ -101,7 +101,8 @@ def payload_checkpoint(tmp_path):
     return path, marker
 
 
-@pytest.mark.parametrize('tool', ['train', 'test', 'convert'])
+@pytest.mark.parametrize(
+    'tool', ['train', 'test', 'convert', 'official', 'attention'])
 def test_tools_refuse_pickled_payload(tool, payload_checkpoint, image_folder,
                                       tmp_path):
     path, marker = payload_checkpoint
@@ -110,8 +111,12 @@ def test_tools_refuse_pickled_payload(tool, payload_checkpoint, image_folder,
         'test': ['tools/test.py', TINY, str(path)],
         'convert': ['tools/model_converters/safe_checkpoint.py', str(path),
                     str(tmp_path / 'out.pth')],
+        'official': ['tools/model_converters/conmim2official.py', str(path),
+                     str(tmp_path / 'out')],
+        'attention': ['tools/analysis_tools/visualize_attention.py', TINY,
+                      str(path), str(path), '--out', str(tmp_path / 'out')],
     }[tool]
-    if tool != 'convert':
+    if tool in ('train', 'test'):
         args += ['--work-dir', str(tmp_path / 'work'), '--cfg-options',
                  *data_options(image_folder)]
     result = run_tool(args)

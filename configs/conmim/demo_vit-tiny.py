@@ -2,7 +2,8 @@
 # scikit-image, on a CPU in a few minutes (README's first command). Same
 # pipeline, loss and teacher as the published configs, scaled down: 64x64
 # crops, 8-pixel patches, 16-pixel mask cells (48 of 64 patches masked),
-# 4 blocks of width 96, projector 96 -> 512 -> 512 -> 64, 300 iterations.
+# 4 blocks of width 96, projector 96 -> 512 -> 512 -> 64, 300 iterations,
+# with the kNN monitor on.
 _base_ = './_base_/pretrain.py'
 
 img_size = 64
@@ -52,7 +53,28 @@ param_scheduler = [
 ]
 train_cfg = dict(_delete_=True, type='IterBasedTrainLoop', max_iters=300)
 
-custom_hooks = [dict(type='TeacherUpdateHook'), dict(type='LossCurveHook')]
+# kNN top-1 of the teacher's features on scikit-learn's digits (500 train /
+# 300 val) every 100 iterations, plotted to knn_curve.png
+knn_pipeline = [
+    dict(type='Resize', scale=(img_size, img_size), interpolation='bicubic'),
+    dict(type='PackInputs')
+]
+knn_loader = dict(
+    batch_size=100,
+    num_workers=0,
+    dataset=dict(
+        type='SklearnDigits', num_train=500, num_val=300,
+        pipeline=knn_pipeline))
+custom_hooks = [
+    dict(type='TeacherUpdateHook'),
+    dict(type='LossCurveHook'),
+    dict(
+        type='KNNMonitorHook',
+        train_dataloader=dict(
+            knn_loader, dataset=dict(knn_loader['dataset'], split='train')),
+        val_dataloader=dict(
+            knn_loader, dataset=dict(knn_loader['dataset'], split='val'))),
+]
 default_hooks = dict(
     logger=dict(interval=20),
     checkpoint=dict(by_epoch=False, interval=100, max_keep_ckpts=2))

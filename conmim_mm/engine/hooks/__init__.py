@@ -1,5 +1,9 @@
+from .knn_monitor_hook import KNNMonitorHook
 from .loss_curve_hook import LossCurveHook
 from .safe_checkpoint_hook import SafeCheckpointHook
 from .teacher_update_hook import TeacherUpdateHook
 
-__all__ = ['LossCurveHook', 'SafeCheckpointHook', 'TeacherUpdateHook']
+__all__ = [
+    'KNNMonitorHook', 'LossCurveHook', 'SafeCheckpointHook',
+    'TeacherUpdateHook'
+]

@@ -1,9 +1,12 @@
 """Plot the training loss to an image at the end of a run."""
 import os.path as osp
 
+import numpy as np
 from mmengine.dist import master_only
 from mmengine.hooks import Hook
 from mmengine.registry import HOOKS
+
+from ...analysis.curves import plot_curves
 
 
 @HOOKS.register_module()
@@ -29,25 +32,13 @@ class LossCurveHook(Hook):
     @master_only
     def after_train(self, runner) -> None:
         """Save the plot and log its path."""
-        import matplotlib
-        matplotlib.use('Agg')
-        import matplotlib.pyplot as plt
-        import numpy as np
-
         losses = runner.message_hub.get_scalar('train/loss').data[0]
-        steps = np.arange(1, len(losses) + 1)
-        figure, axis = plt.subplots(figsize=(6, 4), dpi=100)
-        axis.plot(steps, losses, alpha=0.35, label='loss')
+        curves = {'loss': losses}
         if len(losses) >= self.window:
             kernel = np.ones(self.window) / self.window
-            axis.plot(steps[self.window - 1:],
-                      np.convolve(losses, kernel, mode='valid'),
-                      label=f'mean of {self.window}')
-        axis.set_xlabel('iteration')
-        axis.set_ylabel('training loss')
-        axis.legend()
-        figure.tight_layout()
+            curves[f'mean of {self.window}'] = np.convolve(
+                losses, kernel, mode='valid')
         path = osp.join(runner.work_dir, self.filename)
-        figure.savefig(path)
-        plt.close(figure)
+        plot_curves(np.arange(1, len(losses) + 1), curves, path,
+                    'training loss')
         runner.logger.info(f'loss curve written to {path}')
