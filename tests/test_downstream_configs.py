@@ -1,0 +1,147 @@
+"""configs/downstream: built from the real files with a tiny ViT, loading the
+teacher of a raw ConMIM checkpoint; a missing or wrong checkpoint fails."""
+import os.path as osp
+
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.optim import build_optim_wrapper
+from mmengine.registry import init_default_scope
+
+from conftest import ROOT, build_conmim, tiny_conmim_cfg
+
+DOWNSTREAM = osp.join(ROOT, 'configs', 'downstream')
+
+
+def _tiny_arch(layers: int) -> dict:
+    return dict(_delete_=True, embed_dims=32, num_layers=layers, num_heads=2,
+                feedforward_channels=128)
+
+
+@pytest.fixture(scope='module')
+def conmim_checkpoint(tmp_path_factory):
+    """Raw ConMIM pre-training checkpoint, 4 blocks, 64x64 (4x4 patches)."""
+    torch.manual_seed(0)
+    cfg = tiny_conmim_cfg('vit-b_800e.py', depth=4, img_size=64)
+    model = build_conmim(cfg)
+    with torch.no_grad():
+        for param in model.teacher.parameters():
+            param.add_(0.01 * torch.randn_like(param))
+    path = tmp_path_factory.mktemp('downstream') / 'conmim.pth'
+    torch.save({'state_dict': model.state_dict(), 'meta': {}}, str(path))
+    return model, str(path)
+
+
+def _imagenet(name: str, checkpoint: str):
+    cfg = Config.fromfile(osp.join(DOWNSTREAM, 'imagenet', name))
+    cfg.merge_from_dict({
+        'model.backbone.arch': _tiny_arch(4),
+        'model.backbone.img_size': 64,
+        'model.head.in_channels': 32,
+        'model.backbone.init_cfg.checkpoint': checkpoint,
+    })
+    init_default_scope('mmpretrain')
+    from mmpretrain.registry import MODELS
+    return cfg, MODELS.build(cfg.model)
+
+
+@pytest.mark.parametrize('name', ['vit-b_ft-100e.py', 'vit-s_ft-100e.py'])
+def test_imagenet_fine_tune_loads_the_teacher(name, conmim_checkpoint):
+    pretrained, checkpoint = conmim_checkpoint
+    cfg, model = _imagenet(name, checkpoint)
+    # the published recipe
+    assert cfg.optim_wrapper.optimizer.lr == 4e-3
+    assert cfg.optim_wrapper.paramwise_cfg.layer_decay_rate == 0.65
+    assert cfg.model.backbone.drop_path_rate == 0.1
+    assert cfg.model.backbone.out_type == 'avg_featmap'
+    assert cfg.data_preprocessor.mean == [123.675, 116.28, 103.53]
+    assert [a['type'] for a in cfg.model.train_cfg.augments] == [
+        'Mixup', 'CutMix'
+    ]
+    assert cfg.train_cfg.max_epochs == 100
+    assert cfg.param_scheduler[0].end == 20
+    assert cfg.train_dataloader.batch_size == 128
+    assert cfg.model.head.loss.label_smooth_val == 0.1
+
+    model.init_weights()
+    teacher = pretrained.teacher.backbone
+    assert torch.equal(model.backbone.layers[3].attn.qkv.weight,
+                       teacher.layers[3].attn.qkv.weight)
+    shared = teacher.rel_pos_bias.relative_position_bias_table
+    for layer in model.backbone.layers:
+        assert torch.equal(layer.attn.relative_position_bias_table, shared)
+    assert not torch.equal(model.backbone.cls_token,
+                           pretrained.backbone.cls_token)  # not the student
+    images = torch.randn(2, 3, 64, 64)
+    assert model(images, mode='tensor').shape == (2, 1000)
+    optim_wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
+    scales = {group['lr'] for group in optim_wrapper.param_groups}
+    assert max(scales) == pytest.approx(4e-3)
+    assert min(scales) == pytest.approx(4e-3 * 0.65**5)  # 4 blocks + 1
+
+
+def test_missing_or_wrong_checkpoint_is_an_error(tmp_path):
+    _, model = _imagenet('vit-b_ft-100e.py', str(tmp_path / 'missing.pth'))
+    with pytest.raises(FileNotFoundError, match='missing.pth'):
+        model.init_weights()
+    wrong = tmp_path / 'classifier.pth'
+    torch.save({'state_dict': {'backbone.cls_token': torch.zeros(1, 1, 32)}},
+               str(wrong))
+    _, model = _imagenet('vit-b_ft-100e.py', str(wrong))
+    with pytest.raises(AssertionError,
+                       match='teacher.backbone. is not in the pretrained'):
+        model.init_weights()
+
+
+@pytest.mark.parametrize('name, width', [('upernet_vit-s_160k.py', 384),
+                                         ('upernet_vit-b_160k.py', 768),
+                                         ('upernet_vit-l_160k.py', 1024)])
+def test_ade20k_upernet(name, width, conmim_checkpoint):
+    pretrained, checkpoint = conmim_checkpoint
+    cfg = Config.fromfile(osp.join(DOWNSTREAM, 'ade20k', name))
+    # the published settings
+    assert cfg.crop_size == (512, 512)
+    assert cfg.train_cfg.max_iters == 160000
+    assert cfg.train_dataloader.batch_size == 2
+    assert cfg.optim_wrapper.optimizer.lr == 7e-4
+    assert cfg.optim_wrapper.paramwise_cfg.layer_decay_rate == 0.65
+    assert cfg.param_scheduler[0].end == 1500
+    assert cfg.param_scheduler[1].type == 'PolyLR'
+    assert cfg.model.test_cfg.mode == 'slide'
+    assert cfg.model.backbone.drop_path_rate == 0.1
+    assert cfg.model.neck.embed_dim == width
+    assert cfg.model.decode_head.in_channels == [width] * 4
+    # tiny: 4 blocks of 32 at 128x128, from a 64x64 pre-training (4x4 -> 8x8)
+    cfg.merge_from_dict({
+        'model.backbone.arch': _tiny_arch(4),
+        'model.backbone.img_size': (128, 128),
+        'model.backbone.out_indices': [0, 1, 2, 3],
+        'model.backbone.init_cfg.checkpoint': checkpoint,
+        'model.neck.embed_dim': 32,
+        'model.neck.norm_cfg': dict(type='BN', requires_grad=True),
+        'model.decode_head.in_channels': [32] * 4,
+        'model.decode_head.channels': 16,
+        'model.decode_head.norm_cfg': dict(type='BN', requires_grad=True),
+        'model.auxiliary_head.in_channels': 32,
+        'model.auxiliary_head.channels': 16,
+        'model.auxiliary_head.norm_cfg': dict(type='BN', requires_grad=True),
+        'model.data_preprocessor.size': (128, 128),
+        'optim_wrapper.paramwise_cfg.num_layers': 4,
+    })
+    init_default_scope('mmseg')
+    from mmseg.registry import MODELS
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    teacher = pretrained.teacher.backbone
+    assert torch.equal(model.backbone.layers[2].attn.proj.weight,
+                       teacher.layers[2].attn.proj.weight)
+    table = model.backbone.layers[0].attn.relative_position_bias_table
+    assert table.shape == (15 * 15 + 3, 2)  # resized to the 8x8 grid
+    shared = teacher.rel_pos_bias.relative_position_bias_table
+    assert torch.equal(table[-3:], shared[-3:])  # [CLS] rows kept
+    model.eval()
+    with torch.no_grad():
+        logits = model(torch.randn(1, 3, 128, 128), mode='tensor')
+    assert logits.shape == (1, 150, 32, 32)
+    optim_wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
+    assert len({g['lr'] for g in optim_wrapper.param_groups}) == 6
