@@ -33,9 +33,9 @@ PLAIN_LEAF_TYPES = (torch.Tensor, torch.Size, torch.dtype, torch.device, str,
 
 _HISTORY_KEYS = ('log_history', 'count_history', 'max_length')
 
-_CONVERT_HINT = ('if it is a checkpoint written by mmengine outside conmim_mm, '
-                 'convert it once with `python tools/model_converters/'
-                 'safe_checkpoint.py {path} OUT.pth`')
+_CONVERT_HINT = ('if it is a checkpoint written by mmengine outside '
+                 'conmim_mm, convert it once with `python '
+                 'tools/model_converters/safe_checkpoint.py {path} OUT.pth`')
 
 
 class UnsafeCheckpointError(pickle.UnpicklingError):
@@ -215,7 +215,7 @@ def _foreign_allowlist() -> list:
 
 
 def _records_to_plain(obj: Any) -> Any:
-    """Replace :class:`_HistoryRecord` objects by :func:`history_to_plain` dicts."""
+    """Turn :class:`_HistoryRecord` stand-ins into ``HistoryBuffer`` objects."""
     if isinstance(obj, _HistoryRecord):
         state = vars(obj)
         return HistoryBuffer(state['_log_history'], state['_count_history'],

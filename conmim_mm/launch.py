@@ -116,7 +116,7 @@ def fit_amp_to_device(cfg: Config) -> None:
 
 
 def enable_auto_scale_lr(cfg: Config) -> None:
-    """Scale the learning rate by total batch / ``auto_scale_lr.base_batch_size``."""
+    """Scale the lr by total batch / ``auto_scale_lr.base_batch_size``."""
     if 'base_batch_size' not in cfg.get('auto_scale_lr', {}):
         raise ValueError('--auto-scale-lr needs `auto_scale_lr = dict('
                          'base_batch_size=N)` in the config')

@@ -104,8 +104,8 @@ def official_to_conmim(student: StateDict,
         and ``teacher.neck.*`` entries.
     """
     converted = {}
-    for prefix, source in (('', student),
-                           ('teacher.', student if teacher is None else teacher)):
+    teacher = student if teacher is None else teacher
+    for prefix, source in (('', student), ('teacher.', teacher)):
         for key, value in source.items():
             if DROPPED_OFFICIAL.match(key):
                 continue

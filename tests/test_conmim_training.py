@@ -15,7 +15,8 @@ DEMO = osp.join(ROOT, 'configs', 'conmim', 'demo_vit-tiny.py')
 FAST = [
     'train_cfg.max_iters=4', 'default_hooks.checkpoint.interval=2',
     'default_hooks.logger.interval=1', 'train_dataloader.num_workers=0',
-    'train_dataloader.persistent_workers=False', 'train_dataloader.batch_size=4',
+    'train_dataloader.persistent_workers=False',
+    'train_dataloader.batch_size=4',
     'param_scheduler.0.end=2', 'param_scheduler.1.begin=2'
 ]
 

@@ -1,6 +1,7 @@
 """configs/downstream: built from the real files with a tiny ViT, loading the
 teacher of a raw ConMIM checkpoint; a missing or wrong checkpoint fails."""
 import os.path as osp
+import re
 
 import pytest
 import torch
@@ -8,7 +9,7 @@ from mmengine.config import Config
 from mmengine.optim import build_optim_wrapper
 from mmengine.registry import init_default_scope
 
-from conftest import ROOT, build_conmim, tiny_conmim_cfg
+from conftest import ROOT, build_conmim, run_tool, tiny_conmim_cfg
 
 DOWNSTREAM = osp.join(ROOT, 'configs', 'downstream')
 
@@ -145,3 +146,95 @@ def test_ade20k_upernet(name, width, conmim_checkpoint):
     assert logits.shape == (1, 150, 32, 32)
     optim_wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
     assert len({g['lr'] for g in optim_wrapper.param_groups}) == 6
+
+
+def _ok(result):
+    assert result.returncode == 0, \
+        result.stdout[-3000:] + result.stderr[-3000:]
+    return result.stdout + result.stderr
+
+
+def test_imagenet_config_trains_and_tests_with_the_tools(
+        conmim_checkpoint, tmp_path):
+    """One training iteration, then tools/test.py, on an image folder."""
+    import cv2
+    import numpy as np
+    _, checkpoint = conmim_checkpoint
+    rng = np.random.default_rng(0)
+    for split, count in (('train', 4), ('val', 4)):
+        lines = []
+        for i in range(count):
+            folder = tmp_path / split / f'n{i:08d}'
+            folder.mkdir(parents=True)
+            cv2.imwrite(str(folder / 'a.png'),
+                        rng.integers(0, 256, (80, 90, 3), dtype=np.uint8))
+            lines.append(f'n{i:08d}/a.png {i}')
+        (tmp_path / f'{split}.txt').write_text('\n'.join(lines) + '\n')
+    config = osp.join(ROOT, 'tests', 'data', 'configs', 'ft_imagenet_tiny.py')
+    options = [
+        '--cfg-options', f'model.backbone.init_cfg.checkpoint={checkpoint}'
+    ]
+    for loader, split in (('train_dataloader', 'train'),
+                          ('val_dataloader', 'val'),
+                          ('test_dataloader', 'val')):
+        options += [
+            f'{loader}.dataset.data_root={tmp_path}',
+            f'{loader}.dataset.ann_file={split}.txt',
+            f'{loader}.dataset.data_prefix={split}',
+            f'{loader}.dataset.split=', f'{loader}.batch_size=4',
+            f'{loader}.num_workers=0', f'{loader}.persistent_workers=False'
+        ]
+    options += [
+        'train_dataloader.dataset.pipeline.1.scale=64',
+        'val_dataloader.dataset.pipeline.1.scale=73',
+        'val_dataloader.dataset.pipeline.2.crop_size=64',
+        'test_dataloader.dataset.pipeline.1.scale=73',
+        'test_dataloader.dataset.pipeline.2.crop_size=64',
+        'train_cfg.max_epochs=1', 'train_cfg.val_interval=10',
+        'default_hooks.logger.interval=1'
+    ]
+    work = tmp_path / 'work'
+    log = _ok(run_tool(['tools/train.py', config, '--work-dir', str(work),
+                        *options]))
+    assert 'load teacher.backbone. in model from' in log
+    assert 'Epoch(train) [1][1/1]' in log
+    log = _ok(run_tool(['tools/test.py', config, str(work / 'epoch_1.pth'),
+                        '--work-dir', str(work), *options]))
+    assert re.search(r'accuracy/top1: [\d.]+', log)
+
+
+def test_ade20k_config_trains_and_tests_with_the_tools(
+        conmim_checkpoint, tmp_path):
+    """One training iteration, then tools/test.py, on ADE-format data."""
+    import cv2
+    import numpy as np
+    _, checkpoint = conmim_checkpoint
+    rng = np.random.default_rng(0)
+    for split in ('training', 'validation'):
+        (tmp_path / 'images' / split).mkdir(parents=True)
+        (tmp_path / 'annotations' / split).mkdir(parents=True)
+        for i in range(2):
+            label = np.ones((96, 128), np.uint8)  # class 0 after -1
+            label[:, 64:] = 2
+            image = rng.integers(0, 100, (96, 128, 3)).astype(np.uint8)
+            image[label == 2] += 150
+            cv2.imwrite(str(tmp_path / 'images' / split / f'{i}.jpg'), image)
+            cv2.imwrite(str(tmp_path / 'annotations' / split / f'{i}.png'),
+                        label)
+    config = osp.join(ROOT, 'tests', 'data', 'configs', 'ft_ade20k_tiny.py')
+    options = [
+        '--cfg-options', f'model.backbone.init_cfg.checkpoint={checkpoint}',
+        'train_cfg.max_iters=1', 'default_hooks.logger.interval=1'
+    ]
+    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        options += [f'{loader}.dataset.data_root={tmp_path}',
+                    f'{loader}.num_workers=0',
+                    f'{loader}.persistent_workers=False']
+    work = tmp_path / 'work'
+    log = _ok(run_tool(['tools/train.py', config, '--work-dir', str(work),
+                        *options, 'default_hooks.checkpoint.interval=1']))
+    assert 'load teacher.backbone. in model from' in log
+    assert 'Iter(train) [1/1]' in log
+    log = _ok(run_tool(['tools/test.py', config, str(work / 'iter_1.pth'),
+                        '--work-dir', str(work), *options]))
+    assert re.search(r'mIoU: [\d.]+', log)

@@ -115,7 +115,8 @@ class ConMIM(BaseSelfSupervisor):
                                     inputs[1], None)
         return self.head.loss(student, teacher, mask)
 
-    def _parameter_pairs(self) -> Tuple[List[nn.Parameter], List[nn.Parameter]]:
+    def _parameter_pairs(
+            self) -> Tuple[List[nn.Parameter], List[nn.Parameter]]:
         """Teacher parameters and the student parameters they follow."""
         student = list(self.backbone.parameters()) + list(
             self.neck.parameters())

@@ -48,8 +48,9 @@ class ConMIMHead(BaseModule):
         if student.shape != teacher.shape or mask.shape != student.shape[:2]:
             raise ValueError(
                 'ConMIMHead expects student and teacher features of one '
-                f'shape (B, N, D) and a (B, N) mask, got {tuple(student.shape)}'
-                f', {tuple(teacher.shape)} and {tuple(mask.shape)}')
+                f'shape (B, N, D) and a (B, N) mask, got '
+                f'{tuple(student.shape)}, {tuple(teacher.shape)} and '
+                f'{tuple(mask.shape)}')
         with torch.autocast(device_type=student.device.type, enabled=False):
             query = F.normalize(student.float(), dim=-1)
             key = F.normalize(teacher.float(), dim=-1)
