@@ -238,3 +238,81 @@ def test_ade20k_config_trains_and_tests_with_the_tools(
     log = _ok(run_tool(['tools/test.py', config, str(work / 'iter_1.pth'),
                         '--work-dir', str(work), *options]))
     assert re.search(r'mIoU: [\d.]+', log)
+
+
+def test_coco_mask_rcnn_config_trains_and_tests_with_the_tools(
+        conmim_checkpoint, tmp_path):
+    """One training iteration, then tools/test.py (bbox and segm), on a COCO
+    JSON with boxes and polygon masks."""
+    import json
+
+    import cv2
+    import numpy as np
+    _, checkpoint = conmim_checkpoint
+    (tmp_path / 'img').mkdir()
+    images, annotations = [], []
+    for i in range(4):
+        image = np.zeros((48, 64, 3), np.uint8)
+        x, y, w, h = 8 + 6 * i, 10, 24, 20
+        image[y:y + h, x:x + w] = 255
+        cv2.imwrite(str(tmp_path / 'img' / f'{i}.png'), image)
+        images.append(dict(id=i, file_name=f'{i}.png', width=64, height=48))
+        polygon = [x, y, x + w, y, x + w, y + h, x, y + h]
+        annotations.append(
+            dict(id=i, image_id=i, category_id=i % 2, bbox=[x, y, w, h],
+                 area=w * h, iscrowd=0, segmentation=[polygon]))
+    categories = [dict(id=0, name='square'), dict(id=1, name='disc')]
+    (tmp_path / 'ann.json').write_text(json.dumps(
+        dict(info={}, images=images, annotations=annotations,
+             categories=categories)))
+    config = osp.join(ROOT, 'tests', 'data', 'configs', 'ft_coco_tiny.py')
+    options = [
+        '--cfg-options', f'model.backbone.init_cfg.checkpoint={checkpoint}',
+        f'train_dataloader.dataset.dataset.data_root={tmp_path}',
+        f'val_dataloader.dataset.data_root={tmp_path}',
+        f'test_dataloader.dataset.data_root={tmp_path}',
+        f'val_evaluator.ann_file={tmp_path}/ann.json',
+        f'test_evaluator.ann_file={tmp_path}/ann.json',
+        'train_cfg.val_interval=10', 'default_hooks.logger.interval=1'
+    ]
+    work = tmp_path / 'work'
+    log = _ok(run_tool(['tools/train.py', config, '--work-dir', str(work),
+                        *options]))
+    assert 'load teacher.backbone. in model from' in log
+    assert 'Epoch(train) [1][2/2]' in log
+    log = _ok(run_tool(['tools/test.py', config, str(work / 'epoch_1.pth'),
+                        '--work-dir', str(work), *options]))
+    assert re.search(r'coco/bbox_mAP: [\d.-]+', log)
+    assert re.search(r'coco/segm_mAP: [\d.-]+', log)
+
+
+@pytest.mark.parametrize('name, width, layers',
+                         [('mask-rcnn_vit-s_fpn.py', 384, 12),
+                          ('mask-rcnn_vit-b_fpn.py', 768, 12),
+                          ('mask-rcnn_vit-l_fpn.py', 1024, 24)])
+def test_coco_settings(name, width, layers):
+    cfg = Config.fromfile(osp.join(DOWNSTREAM, 'coco', name))
+    backbone = cfg.model.backbone
+    assert backbone.type == 'mmpretrain.BEiTViT'
+    assert backbone.img_size == 1024 and backbone.drop_path_rate == 0.1
+    assert backbone.init_cfg.prefix == 'teacher.backbone.'
+    assert [n.type for n in cfg.model.neck] == [
+        'mmseg.Feature2Pyramid', 'FPN'
+    ]
+    assert cfg.model.neck[0].embed_dim == width
+    assert cfg.model.neck[1].in_channels == [width] * 4
+    assert cfg.model.rpn_head.num_convs == 2
+    assert cfg.model.roi_head.bbox_head.type == 'Shared4Conv1FCBBoxHead'
+    # every image is padded to the backbone's fixed 1024x1024 grid
+    pads = [t for t in cfg.train_dataloader.dataset.dataset.pipeline
+            if t.type == 'Pad'] + [
+                t for t in cfg.test_dataloader.dataset.pipeline
+                if t.type == 'Pad']
+    assert [p.size for p in pads] == [(1024, 1024)] * 2
+    optimizer = cfg.optim_wrapper.optimizer
+    assert (optimizer.type, optimizer.lr, optimizer.weight_decay) == (
+        'AdamW', 3.2e-4, 0.1)
+    assert cfg.optim_wrapper.paramwise_cfg.num_layers == layers
+    assert cfg.train_dataloader.batch_size * 8 == 64
+    assert cfg.train_dataloader.dataset.times * cfg.train_cfg.max_epochs == 36
+    assert cfg.param_scheduler[1].milestones == [9, 11]  # epochs 27, 33
