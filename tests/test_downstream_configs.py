@@ -33,6 +33,22 @@ def conmim_checkpoint(tmp_path_factory):
     return model, str(path)
 
 
+def _assert_backbone_is_the_teacher(backbone, pretrained, new, resized=()):
+    """Every backbone tensor equals the teacher's (shared table copied per
+    block), except the keys that must be new and tables resized."""
+    from conmim_mm.export import export_backbone
+    expected = {
+        k[len('backbone.'):]: v
+        for k, v in export_backbone(pretrained.state_dict()).items()
+    }
+    state = backbone.state_dict()
+    assert set(state) - set(expected) == set(new)
+    for key, value in state.items():
+        if key in new or any(part in key for part in resized):
+            continue
+        assert torch.equal(value, expected[key]), key
+
+
 def _imagenet(name: str, checkpoint: str):
     cfg = Config.fromfile(osp.join(DOWNSTREAM, 'imagenet', name))
     cfg.merge_from_dict({
@@ -65,12 +81,9 @@ def test_imagenet_fine_tune_loads_the_teacher(name, conmim_checkpoint):
     assert cfg.model.head.loss.label_smooth_val == 0.1
 
     model.init_weights()
-    teacher = pretrained.teacher.backbone
-    assert torch.equal(model.backbone.layers[3].attn.qkv.weight,
-                       teacher.layers[3].attn.qkv.weight)
-    shared = teacher.rel_pos_bias.relative_position_bias_table
-    for layer in model.backbone.layers:
-        assert torch.equal(layer.attn.relative_position_bias_table, shared)
+    # new: the LayerNorm of the pooled features (the head is outside)
+    _assert_backbone_is_the_teacher(model.backbone, pretrained,
+                                    new={'ln2.weight', 'ln2.bias'})
     assert not torch.equal(model.backbone.cls_token,
                            pretrained.backbone.cls_token)  # not the student
     images = torch.randn(2, 3, 64, 64)
@@ -134,8 +147,9 @@ def test_ade20k_upernet(name, width, conmim_checkpoint):
     model = MODELS.build(cfg.model)
     model.init_weights()
     teacher = pretrained.teacher.backbone
-    assert torch.equal(model.backbone.layers[2].attn.proj.weight,
-                       teacher.layers[2].attn.proj.weight)
+    # nothing new in the backbone; the tables were resized to the 8x8 grid
+    _assert_backbone_is_the_teacher(model.backbone, pretrained, new=(),
+                                    resized=('relative_position', ))
     table = model.backbone.layers[0].attn.relative_position_bias_table
     assert table.shape == (15 * 15 + 3, 2)  # resized to the 8x8 grid
     shared = teacher.rel_pos_bias.relative_position_bias_table
@@ -154,12 +168,14 @@ def _ok(result):
     return result.stdout + result.stderr
 
 
+@pytest.mark.parametrize('config, frozen', [('ft_imagenet_tiny.py', False),
+                                            ('linear_imagenet_tiny.py', True)])
 def test_imagenet_config_trains_and_tests_with_the_tools(
-        conmim_checkpoint, tmp_path):
+        config, frozen, conmim_checkpoint, tmp_path):
     """One training iteration, then tools/test.py, on an image folder."""
     import cv2
     import numpy as np
-    _, checkpoint = conmim_checkpoint
+    pretrained, checkpoint = conmim_checkpoint
     rng = np.random.default_rng(0)
     for split, count in (('train', 4), ('val', 4)):
         lines = []
@@ -170,7 +186,7 @@ def test_imagenet_config_trains_and_tests_with_the_tools(
                         rng.integers(0, 256, (80, 90, 3), dtype=np.uint8))
             lines.append(f'n{i:08d}/a.png {i}')
         (tmp_path / f'{split}.txt').write_text('\n'.join(lines) + '\n')
-    config = osp.join(ROOT, 'tests', 'data', 'configs', 'ft_imagenet_tiny.py')
+    config = osp.join(ROOT, 'tests', 'data', 'configs', config)
     options = [
         '--cfg-options', f'model.backbone.init_cfg.checkpoint={checkpoint}'
     ]
@@ -201,6 +217,12 @@ def test_imagenet_config_trains_and_tests_with_the_tools(
     log = _ok(run_tool(['tools/test.py', config, str(work / 'epoch_1.pth'),
                         '--work-dir', str(work), *options]))
     assert re.search(r'accuracy/top1: [\d.]+', log)
+    # linear probing leaves the teacher's weights as they were
+    trained = torch.load(str(work / 'epoch_1.pth'),
+                         weights_only=True)['state_dict']
+    key = 'layers.3.attn.qkv.weight'
+    teacher = pretrained.teacher.backbone.state_dict()[key]
+    assert torch.equal(trained['backbone.' + key], teacher) == frozen
 
 
 def test_ade20k_config_trains_and_tests_with_the_tools(

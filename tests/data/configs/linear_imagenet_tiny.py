@@ -1,0 +1,16 @@
+# configs/downstream/imagenet/vit-b_linear-90e.py with a tiny ViT (4 blocks
+# of 32, all frozen) at 64x64, for the tool tests.
+_base_ = '../../../configs/downstream/imagenet/vit-b_linear-90e.py'
+
+model = dict(
+    backbone=dict(
+        arch=dict(
+            _delete_=True,
+            embed_dims=32,
+            num_layers=4,
+            num_heads=2,
+            feedforward_channels=128),
+        img_size=64,
+        frozen_stages=4),
+    neck=dict(input_features=32),
+    head=dict(in_channels=32))
