@@ -62,7 +62,8 @@ def _imagenet(name: str, checkpoint: str):
     return cfg, MODELS.build(cfg.model)
 
 
-@pytest.mark.parametrize('name', ['vit-b_ft-100e.py', 'vit-s_ft-100e.py'])
+@pytest.mark.parametrize(
+    'name', ['vit-s_ft-100e.py', 'vit-b_ft-100e.py', 'vit-l_ft-100e.py'])
 def test_imagenet_fine_tune_loads_the_teacher(name, conmim_checkpoint):
     pretrained, checkpoint = conmim_checkpoint
     cfg, model = _imagenet(name, checkpoint)
