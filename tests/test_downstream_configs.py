@@ -163,16 +163,33 @@ def test_ade20k_upernet(name, width, conmim_checkpoint):
     assert len({g['lr'] for g in optim_wrapper.param_groups}) == 6
 
 
+def _tiny_config(template: str, config: str, folder) -> str:
+    """``tests/data/configs/<template>`` (tiny ViT, light heads) on top of
+    ``configs/downstream/<config>`` instead of the base it names."""
+    path = osp.join(ROOT, 'tests', 'data', 'configs', template)
+    with open(path) as f:
+        text = f.read()
+    text = re.sub(r"^_base_ = .*$", f"_base_ = '{osp.join(DOWNSTREAM, config)}'",
+                  text, count=1, flags=re.M)
+    out = folder / 'tiny_config.py'
+    out.write_text(text)
+    return str(out)
+
+
 def _ok(result):
     assert result.returncode == 0, \
         result.stdout[-3000:] + result.stderr[-3000:]
     return result.stdout + result.stderr
 
 
-@pytest.mark.parametrize('config, frozen', [('ft_imagenet_tiny.py', False),
-                                            ('linear_imagenet_tiny.py', True)])
+@pytest.mark.parametrize('config, template, frozen', [
+    ('imagenet/vit-s_ft-100e.py', 'ft_imagenet_tiny.py', False),
+    ('imagenet/vit-b_ft-100e.py', 'ft_imagenet_tiny.py', False),
+    ('imagenet/vit-l_ft-100e.py', 'ft_imagenet_tiny.py', False),
+    ('imagenet/vit-b_linear-90e.py', 'linear_imagenet_tiny.py', True),
+])
 def test_imagenet_config_trains_and_tests_with_the_tools(
-        config, frozen, conmim_checkpoint, tmp_path):
+        config, template, frozen, conmim_checkpoint, tmp_path):
     """One training iteration, then tools/test.py, on an image folder."""
     import cv2
     import numpy as np
@@ -187,7 +204,7 @@ def test_imagenet_config_trains_and_tests_with_the_tools(
                         rng.integers(0, 256, (80, 90, 3), dtype=np.uint8))
             lines.append(f'n{i:08d}/a.png {i}')
         (tmp_path / f'{split}.txt').write_text('\n'.join(lines) + '\n')
-    config = osp.join(ROOT, 'tests', 'data', 'configs', config)
+    config = _tiny_config(template, config, tmp_path)
     options = [
         '--cfg-options', f'model.backbone.init_cfg.checkpoint={checkpoint}'
     ]
@@ -226,8 +243,12 @@ def test_imagenet_config_trains_and_tests_with_the_tools(
     assert torch.equal(trained['backbone.' + key], teacher) == frozen
 
 
+@pytest.mark.parametrize('config', [
+    'ade20k/upernet_vit-s_160k.py', 'ade20k/upernet_vit-b_160k.py',
+    'ade20k/upernet_vit-l_160k.py'
+])
 def test_ade20k_config_trains_and_tests_with_the_tools(
-        conmim_checkpoint, tmp_path):
+        config, conmim_checkpoint, tmp_path):
     """One training iteration, then tools/test.py, on ADE-format data."""
     import cv2
     import numpy as np
@@ -244,7 +265,7 @@ def test_ade20k_config_trains_and_tests_with_the_tools(
             cv2.imwrite(str(tmp_path / 'images' / split / f'{i}.jpg'), image)
             cv2.imwrite(str(tmp_path / 'annotations' / split / f'{i}.png'),
                         label)
-    config = osp.join(ROOT, 'tests', 'data', 'configs', 'ft_ade20k_tiny.py')
+    config = _tiny_config('ft_ade20k_tiny.py', config, tmp_path)
     options = [
         '--cfg-options', f'model.backbone.init_cfg.checkpoint={checkpoint}',
         'train_cfg.max_iters=1', 'default_hooks.logger.interval=1'
@@ -263,8 +284,12 @@ def test_ade20k_config_trains_and_tests_with_the_tools(
     assert re.search(r'mIoU: [\d.]+', log)
 
 
+@pytest.mark.parametrize('config', [
+    'coco/mask-rcnn_vit-s_fpn.py', 'coco/mask-rcnn_vit-b_fpn.py',
+    'coco/mask-rcnn_vit-l_fpn.py'
+])
 def test_coco_mask_rcnn_config_trains_and_tests_with_the_tools(
-        conmim_checkpoint, tmp_path):
+        config, conmim_checkpoint, tmp_path):
     """One training iteration, then tools/test.py (bbox and segm), on a COCO
     JSON with boxes and polygon masks."""
     import json
@@ -288,7 +313,7 @@ def test_coco_mask_rcnn_config_trains_and_tests_with_the_tools(
     (tmp_path / 'ann.json').write_text(json.dumps(
         dict(info={}, images=images, annotations=annotations,
              categories=categories)))
-    config = osp.join(ROOT, 'tests', 'data', 'configs', 'ft_coco_tiny.py')
+    config = _tiny_config('ft_coco_tiny.py', config, tmp_path)
     options = [
         '--cfg-options', f'model.backbone.init_cfg.checkpoint={checkpoint}',
         f'train_dataloader.dataset.dataset.data_root={tmp_path}',

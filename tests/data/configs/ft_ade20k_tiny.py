@@ -1,6 +1,7 @@
-# configs/downstream/ade20k/upernet_vit-b_160k.py with a tiny ViT (4 blocks of
-# 32, all four feeding the pyramid) and light heads, for the tool tests; the
-# 512x512 crops, slide inference and optimizer stay as published.
+# An ADE20K config of configs/downstream/ade20k (the tests replace this _base_
+# with each of them) with a tiny ViT (4 blocks of 32, all four feeding the
+# pyramid) and light heads, for the tool tests; the 512x512 crops, slide
+# inference and optimizer stay as published.
 _base_ = '../../../configs/downstream/ade20k/upernet_vit-b_160k.py'
 
 norm_cfg = dict(type='SyncBN', requires_grad=True)

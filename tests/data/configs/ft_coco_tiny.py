@@ -1,6 +1,7 @@
-# configs/downstream/coco/mask-rcnn_vit-b_fpn.py with a tiny ViT (4 blocks of
-# 32) at 64x64, light neck and heads, 2 classes, for the tool tests; the data
-# folder comes from --cfg-options.
+# A COCO config of configs/downstream/coco (the tests replace this _base_ with
+# each of them) with a tiny ViT (4 blocks of 32) at 64x64, light neck and
+# heads, 2 classes, for the tool tests; the data folder comes from
+# --cfg-options.
 _base_ = '../../../configs/downstream/coco/mask-rcnn_vit-b_fpn.py'
 
 img_size = 64
@@ -87,3 +88,4 @@ test_dataloader = val_dataloader
 val_evaluator = dict(ann_file='')
 test_evaluator = val_evaluator
 train_cfg = dict(max_epochs=1)
+optim_wrapper = dict(paramwise_cfg=dict(num_layers=4))

@@ -1,5 +1,6 @@
-# configs/downstream/imagenet/vit-b_ft-100e.py with a tiny ViT (4 blocks of
-# 32) at 64x64, for the tool tests; data and sizes come from --cfg-options.
+# An ImageNet fine-tuning config of configs/downstream/imagenet (the tests
+# replace this _base_ with each of them) with a tiny ViT (4 blocks of 32) at
+# 64x64, for the tool tests; data and sizes come from --cfg-options.
 _base_ = '../../../configs/downstream/imagenet/vit-b_ft-100e.py'
 
 model = dict(

@@ -1,5 +1,5 @@
-# configs/downstream/imagenet/vit-b_linear-90e.py with a tiny ViT (4 blocks
-# of 32, all frozen) at 64x64, for the tool tests.
+# The linear-probing config with a tiny ViT (4 blocks of 32, all frozen) at
+# 64x64, for the tool tests (the tests set this _base_).
 _base_ = '../../../configs/downstream/imagenet/vit-b_linear-90e.py'
 
 model = dict(
