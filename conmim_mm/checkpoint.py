@@ -215,7 +215,7 @@ def _foreign_allowlist() -> list:
 
 
 def _records_to_plain(obj: Any) -> Any:
-    """Turn :class:`_HistoryRecord` stand-ins into ``HistoryBuffer`` objects."""
+    """Turn :class:`_HistoryRecord` stand-ins into ``HistoryBuffer``s."""
     if isinstance(obj, _HistoryRecord):
         state = vars(obj)
         return HistoryBuffer(state['_log_history'], state['_count_history'],

@@ -23,8 +23,8 @@ def pretrained(tmp_path_factory):
     with torch.no_grad():
         for param in model.teacher.parameters():
             param.add_(0.01 * torch.randn_like(param))
-        table = model.teacher.backbone.rel_pos_bias.relative_position_bias_table
-        table.normal_()
+        teacher = model.teacher.backbone
+        teacher.rel_pos_bias.relative_position_bias_table.normal_()
     path = tmp_path_factory.mktemp('export') / 'conmim.pth'
     torch.save({'state_dict': model.state_dict()}, str(path))
     return model, path
@@ -157,3 +157,24 @@ def test_not_a_conmim_checkpoint_names_expected_keys(tmp_path):
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith('error: not a ConMIM pre-training checkpoint')
     assert 'teacher.backbone.cls_token' in last
+
+
+def test_mmpretrain_resizes_tables_with_torch_without_scipy(
+        pretrained, monkeypatch):
+    """Loading a 4x4-grid teacher into a BEiTViT for 128x128 inputs uses the
+    torch resize (SciPy's interp2d is gone from SciPy >= 1.14)."""
+    import sys
+    model, _ = pretrained
+    big = MODELS.build(
+        dict(type='BEiTViT', arch=TINY_ARCH, img_size=128, patch_size=16,
+             final_norm=False, out_type='raw'))
+    state = {k[len('teacher.backbone.'):]: v
+             for k, v in model.state_dict().items()
+             if k.startswith('teacher.backbone.')}
+    monkeypatch.setitem(sys.modules, 'scipy', None)  # any import would fail
+    big.load_state_dict(state, strict=False)
+    shared = state['rel_pos_bias.relative_position_bias_table']
+    expected = resize_rel_pos_table(shared, (8, 8))
+    for layer in big.layers:
+        assert torch.allclose(layer.attn.relative_position_bias_table,
+                              expected, atol=1e-6)
