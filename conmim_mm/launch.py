@@ -16,6 +16,7 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 from .checkpoint import CheckpointFormatError, UnsafeCheckpointError
+from .config_check import ConfigError, check_conmim_config
 
 SAFE_CHECKPOINT_HOOK = 'SafeCheckpointHook'
 
@@ -136,7 +137,12 @@ def set_resume(cfg: Config, resume: Optional[str]) -> None:
 
 
 def build_runner(cfg: Config) -> Runner:
-    """Build the runner the config asks for (``runner_type``) or mmengine's."""
+    """Build the runner the config asks for (``runner_type``) or mmengine's.
+
+    ConMIM configs are checked first (:func:`check_conmim_config`).
+    """
+    if cfg.get('model', {}).get('type') == 'ConMIM':
+        check_conmim_config(cfg)
     if 'runner_type' in cfg:
         return RUNNERS.build(cfg)
     return Runner.from_cfg(cfg)
@@ -145,14 +151,14 @@ def build_runner(cfg: Config) -> Runner:
 def run_cli(main: Callable[[], None]) -> None:
     """Run a tool's ``main``; expected failures print one line, exit 1.
 
-    A missing file or a checkpoint that is refused or has the wrong layout is
-    the user's input, not a bug: it is reported as ``error: ...`` without a
-    stack trace.
+    A missing file, a checkpoint that is refused or has the wrong layout, or
+    a config field with a value it may not take is the user's input, not a
+    bug: it is reported as ``error: ...`` without a stack trace.
     """
     try:
         main()
-    except (FileNotFoundError, UnsafeCheckpointError,
-            CheckpointFormatError) as err:
+    except (FileNotFoundError, UnsafeCheckpointError, CheckpointFormatError,
+            ConfigError) as err:
         print(f'error: {err}', file=sys.stderr)
         sys.exit(1)
     finally:

@@ -10,6 +10,8 @@ from mmpretrain.models import BaseSelfSupervisor
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 
+from ..config_check import ConfigError
+
 
 @MODELS.register_module()
 class ConMIM(BaseSelfSupervisor):
@@ -50,8 +52,8 @@ class ConMIM(BaseSelfSupervisor):
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[Union[dict, List[dict]]] = None) -> None:
         if not 0 <= teacher_momentum < 1:
-            raise ValueError('ConMIM.teacher_momentum must be in [0, 1), got '
-                             f'{teacher_momentum}')
+            raise ConfigError('ConMIM.teacher_momentum must be in [0, 1), '
+                              f'got {teacher_momentum}')
         super().__init__(
             backbone=backbone,
             neck=neck,

@@ -6,6 +6,8 @@ import torch.nn.functional as F
 from mmengine.model import BaseModule
 from mmpretrain.registry import MODELS
 
+from ..config_check import ConfigError
+
 
 @MODELS.register_module()
 class ConMIMHead(BaseModule):
@@ -28,7 +30,7 @@ class ConMIMHead(BaseModule):
     def __init__(self, temperature: float = 0.1, init_cfg=None) -> None:
         super().__init__(init_cfg)
         if temperature <= 0:
-            raise ValueError(
+            raise ConfigError(
                 f'ConMIMHead.temperature must be > 0, got {temperature}')
         self.temperature = temperature
 

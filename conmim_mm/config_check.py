@@ -1,0 +1,90 @@
+"""Build-time checks of a ConMIM pre-training config.
+
+A mistyped size or ratio in a pre-training config otherwise surfaces as an
+assertion deep in a transform, a shape error after the first batch, or not at
+all. :func:`check_conmim_config` raises a :class:`ConfigError` (a
+``ValueError``) that names the field and the values it may take;
+``tools/train.py`` calls it for every config whose model is ``ConMIM`` and
+prints it as one line. The model's own arguments (temperature, momentum) are
+checked by the model classes with the same error type.
+"""
+from typing import Iterator, Tuple
+
+from mmengine.config import Config, ConfigDict
+
+
+class ConfigError(ValueError):
+    """A config field has a value it may not take."""
+
+
+def _sizes(value) -> Tuple[int, int]:
+    return tuple(value) if isinstance(value, (tuple, list)) else (value,
+                                                                  value)
+
+
+def _pipeline_steps(cfg: Config) -> Iterator[Tuple[str, dict]]:
+    """(field path, transform) of the training pipeline, nested views too."""
+    dataset = cfg.train_dataloader.dataset
+    while 'pipeline' not in dataset and 'dataset' in dataset:
+        dataset = dataset.dataset  # dataset wrappers
+    prefix = 'train_dataloader.dataset.pipeline'
+    for i, step in enumerate(dataset.get('pipeline', [])):
+        yield f'{prefix}.{i}', step
+
+
+def check_conmim_config(cfg: Config) -> None:
+    """Raise ``ValueError`` naming the first inconsistent ConMIM setting.
+
+    Checks the backbone's input size against its patch size, the crop size
+    and the mask generator (input size, 32-pixel cells, model patch, mask
+    ratio in (0, 1)) and the projector's input width against the backbone
+    width.
+
+    Args:
+        cfg (Config): A pre-training config whose ``model.type`` is
+            ``'ConMIM'``.
+    """
+    from mmpretrain.models.backbones.beit import BEiTViT
+
+    model = cfg.model
+    backbone = model.backbone
+    patch = backbone.get('patch_size', 16)
+    img_size = _sizes(backbone.get('img_size', 224))
+    if any(side % patch for side in img_size):
+        raise ConfigError(
+            f'model.backbone.img_size={backbone.get("img_size", 224)} must '
+            f'be divisible by model.backbone.patch_size={patch}')
+    arch = backbone.get('arch', 'base')
+    width = arch['embed_dims'] if isinstance(arch, (dict, ConfigDict)) \
+        else BEiTViT.arch_zoo.get(arch, {}).get('embed_dims')
+    if width is not None and model.neck.in_channels != width:
+        raise ConfigError(
+            f'model.neck.in_channels={model.neck.in_channels} must equal the '
+            f'backbone width {width} (model.backbone.arch={arch!r})')
+    for field, step in _pipeline_steps(cfg):
+        if step.get('type') == 'RandomResizedCropAndInterpolationWithTwoPic' \
+                and _sizes(step['size']) != img_size:
+            raise ConfigError(
+                f'{field}.size={step["size"]} must equal '
+                f'model.backbone.img_size={backbone.get("img_size", 224)}')
+        if step.get('type') != 'SimMIMMaskGenerator':
+            continue
+        size = step.get('input_size', 192)
+        cell = step.get('mask_patch_size', 32)
+        model_patch = step.get('model_patch_size', 4)
+        ratio = step.get('mask_ratio', 0.6)
+        if _sizes(size) != img_size:
+            raise ConfigError(
+                f'{field}.input_size={size} must equal '
+                f'model.backbone.img_size={backbone.get("img_size", 224)}')
+        if model_patch != patch:
+            raise ConfigError(
+                f'{field}.model_patch_size={model_patch} must equal '
+                f'model.backbone.patch_size={patch}')
+        if cell % patch or size % cell:
+            raise ConfigError(
+                f'{field}.mask_patch_size={cell} must be a multiple of the '
+                f'patch size {patch} and divide input_size={size}')
+        if not 0 < ratio < 1:
+            raise ConfigError(
+                f'{field}.mask_ratio={ratio} must be in (0, 1)')
