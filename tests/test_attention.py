@@ -9,7 +9,7 @@ from mmengine.registry import init_default_scope
 from mmpretrain.registry import MODELS
 from PIL import Image
 
-from conftest import ROOT, build_conmim, run_tool, tiny_conmim_cfg
+from conftest import ROOT, build_conmim, run_tool
 from conmim_mm.analysis import cls_attention, render_attention
 
 

@@ -13,7 +13,8 @@ from conmim_mm.checkpoint import load_checkpoint_file
 
 DEMO = osp.join(ROOT, 'configs', 'conmim', 'demo_vit-tiny.py')
 FAST = [
-    'train_cfg.max_iters=4', 'default_hooks.checkpoint.interval=2',
+    'train_cfg.max_iters=4', 'default_hooks.checkpoint.interval=1',
+    'default_hooks.checkpoint.max_keep_ckpts=-1',
     'default_hooks.logger.interval=1', 'train_dataloader.num_workers=0',
     'train_dataloader.persistent_workers=False',
     'train_dataloader.batch_size=4',
@@ -80,14 +81,21 @@ def test_resume_is_exact(demo_run, tmp_path):
 
 
 def test_checkpoint_holds_the_teacher_after_its_update(demo_run):
-    """The teacher of iter_2.pth is the momentum average of the teacher of
-    iter_1 and the student of iter_2: here, it moved towards the student."""
+    """The teacher saved at iteration k is m * (teacher saved at k - 1) +
+    (1 - m) * (student saved at k), m of the iteration that just ran."""
     work_dir, _ = demo_run
-    state = load_checkpoint_file(str(work_dir / 'iter_2.pth'))['state_dict']
-    first = load_checkpoint_file(str(work_dir / 'iter_4.pth'))['state_dict']
-    key = 'backbone.layers.0.attn.qkv.weight'
-    assert not torch.equal(state['teacher.' + key], state[key])
-    assert not torch.equal(state['teacher.' + key], first['teacher.' + key])
+    for k in (2, 3, 4):
+        before = load_checkpoint_file(
+            str(work_dir / f'iter_{k - 1}.pth'))['state_dict']
+        after = load_checkpoint_file(
+            str(work_dir / f'iter_{k}.pth'))['state_dict']
+        momentum = _momentum(k - 1, 4)
+        for key in ('backbone.layers.0.attn.qkv.weight', 'neck.fc0.weight'):
+            expected = momentum * before['teacher.' + key] + \
+                (1 - momentum) * after[key]
+            assert torch.allclose(after['teacher.' + key], expected,
+                                  atol=1e-7), (k, key)
+            assert not torch.equal(after['teacher.' + key], after[key])
 
 
 def test_published_config_starts_on_cpu(tmp_path):

@@ -1,7 +1,6 @@
 """Weighted kNN and the kNN monitor hook."""
 import re
 
-import pytest
 import torch
 
 from conftest import ROOT, run_tool

@@ -5,7 +5,6 @@ Example:
 """
 import argparse
 import os.path as osp
-import sys
 
 from mmengine.config import DictAction
 
