@@ -57,13 +57,15 @@ def _offending_global(message: str) -> str:
 
 
 def load_checkpoint_file(filename: str,
-                         map_location: Union[str, Callable, None] = None
-                         ) -> Any:
+                         map_location: Union[str, Callable, None] = None,
+                         mmap: bool = False) -> Any:
     """Load a local checkpoint with ``weights_only=True``.
 
     Args:
         filename (str): Path of the checkpoint file.
         map_location (str | callable, optional): As for :func:`torch.load`.
+        mmap (bool): Memory-map the tensors (read lazily), as for
+            :func:`torch.load`. Defaults to False.
 
     Returns:
         Any: The unpickled content (usually a dict).
@@ -78,7 +80,8 @@ def load_checkpoint_file(filename: str,
         raise FileNotFoundError(f'checkpoint {filename} does not exist')
     try:
         return torch.load(
-            filename, map_location=map_location, weights_only=True)
+            filename, map_location=map_location, weights_only=True,
+            mmap=mmap)
     except pickle.UnpicklingError as err:
         name = _offending_global(str(err))
         raise UnsafeCheckpointError(

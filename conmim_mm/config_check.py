@@ -8,6 +8,7 @@ all. :func:`check_conmim_config` raises a :class:`ConfigError` (a
 prints it as one line. The model's own arguments (temperature, momentum) are
 checked by the model classes with the same error type.
 """
+import os.path as osp
 from typing import Iterator, Tuple
 
 from mmengine.config import Config, ConfigDict
@@ -88,3 +89,54 @@ def check_conmim_config(cfg: Config) -> None:
         if not 0 < ratio < 1:
             raise ConfigError(
                 f'{field}.mask_ratio={ratio} must be in (0, 1)')
+
+
+def check_pretrained_checkpoint(cfg: Config) -> None:
+    """Check ``model.backbone.init_cfg`` of a fine-tuning config at build.
+
+    A ``Pretrained`` init_cfg must name an existing local file (remote URLs
+    are left to mmengine) that holds weights under its ``prefix``:
+    ``'teacher.backbone.'`` for a raw ConMIM pre-training checkpoint,
+    ``'backbone.'`` for one exported by ``extract_backbone.py``. The file is
+    opened weights-only and memory-mapped, so this reads only its index.
+
+    Args:
+        cfg (Config): Any training config.
+
+    Raises:
+        ConfigError: Naming the field, the file and what was expected.
+    """
+    from .checkpoint import load_checkpoint_file
+
+    backbone = cfg.get('model', {}).get('backbone', {})
+    init_cfg = backbone.get('init_cfg') if isinstance(backbone, dict) else None
+    if not isinstance(init_cfg, dict) or init_cfg.get('type') != 'Pretrained':
+        return
+    field = 'model.backbone.init_cfg.checkpoint'
+    path = init_cfg.get('checkpoint') or ''
+    expected = ('a ConMIM pre-training checkpoint (prefix '
+                "'teacher.backbone.') or a backbone exported by "
+                "extract_backbone.py (prefix 'backbone.')")
+    if not path:
+        raise ConfigError(f'{field} is empty: set it to {expected}, e.g. '
+                          f'--cfg-options {field}=PATH')
+    if '://' in path:
+        return
+    if not osp.isfile(path):
+        raise ConfigError(f'{field}={path} does not exist; expected '
+                          f'{expected}')
+    try:
+        checkpoint = load_checkpoint_file(path, map_location='cpu', mmap=True)
+    except RuntimeError:  # a legacy (non-zip) file cannot be memory-mapped
+        checkpoint = load_checkpoint_file(path, map_location='cpu')
+    state = checkpoint.get('state_dict', checkpoint) \
+        if isinstance(checkpoint, dict) else {}
+    prefix = init_cfg.get('prefix') or ''
+    if not isinstance(state, dict) or not any(
+            isinstance(k, str) and k.startswith(prefix) for k in state):
+        found = sorted({str(k).split('.')[0] for k in state})[:6] \
+            if isinstance(state, dict) else type(state).__name__
+        raise ConfigError(
+            f'{field}={path} holds no weights under '
+            f'model.backbone.init_cfg.prefix={prefix!r} (its top-level keys: '
+            f'{found}); expected {expected}')

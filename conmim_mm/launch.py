@@ -11,14 +11,15 @@ from typing import Callable, Optional
 
 import torch
 from mmengine.config import Config
+from mmengine.dist import get_rank, get_world_size, is_main_process
 from mmengine.logging import print_log
 from mmengine.registry import RUNNERS
-from mmengine.runner import Runner
+from mmengine.runner import Runner, find_latest_checkpoint
 
 from .checkpoint import CheckpointFormatError, UnsafeCheckpointError
 from .config_check import ConfigError, check_conmim_config
-
-SAFE_CHECKPOINT_HOOK = 'SafeCheckpointHook'
+from .datasets import UnreadableImageError, check_listed_files
+from .non_finite import NonFiniteError
 
 
 def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:
@@ -78,11 +79,20 @@ def set_launcher(cfg: Config, launcher: str) -> None:
         torch.distributed.init_process_group(backend='gloo')
 
 
-def add_safe_checkpoint_hook(cfg: Config) -> None:
-    """Append :class:`SafeCheckpointHook` to ``custom_hooks`` if missing."""
+def add_default_hooks(cfg: Config) -> None:
+    """Append the hooks every run gets to ``custom_hooks`` if missing.
+
+    :class:`SafeCheckpointHook` always; :class:`SkippedStepHook` (fp16
+    overflow skips counted, a run of them stops training) when the config
+    trains with ``AmpOptimWrapper``. A hook the config lists keeps its
+    settings.
+    """
+    needed = ['SafeCheckpointHook']
+    if cfg.get('optim_wrapper', {}).get('type') == 'AmpOptimWrapper':
+        needed.append('SkippedStepHook')
     hooks = list(cfg.get('custom_hooks', None) or [])
-    if not any(h.get('type') == SAFE_CHECKPOINT_HOOK for h in hooks):
-        hooks.append(dict(type=SAFE_CHECKPOINT_HOOK))
+    listed = {h.get('type') for h in hooks}
+    hooks += [dict(type=name) for name in needed if name not in listed]
     cfg.custom_hooks = hooks
 
 
@@ -148,18 +158,81 @@ def build_runner(cfg: Config) -> Runner:
     return Runner.from_cfg(cfg)
 
 
+def _save_last_good_state(runner: Runner, weights_finite: bool) -> str:
+    """Make sure the last good state is on disk; say where it is.
+
+    With finite weights (the failing iteration changed nothing) the state
+    after the ``runner.iter`` completed iterations is saved as
+    ``iter_<N>.pth`` and named in ``last_checkpoint`` unless the latest
+    checkpoint already holds it; otherwise the latest checkpoint is named.
+    """
+    latest = find_latest_checkpoint(runner.work_dir) or None
+    done = runner.iter
+    filename = f'iter_{done}.pth'
+    path = osp.join(runner.work_dir, filename)
+    if not weights_finite or done == 0:
+        if latest is None:
+            return 'no checkpoint was saved before it'
+        return f'the last good checkpoint is {latest}'
+    if latest is None or osp.basename(latest) != filename:
+        runner.save_checkpoint(
+            runner.work_dir, filename, by_epoch=False,
+            meta=dict(epoch=runner.epoch, iter=done))
+        if is_main_process():
+            with open(osp.join(runner.work_dir, 'last_checkpoint'), 'w') as f:
+                f.write(path)
+    return (f'the state after iteration {done} is saved in {path}; '
+            'continue from it with --resume')
+
+
+def train(runner: Runner, check_files: bool = True) -> None:
+    """Train; on a NaN/Inf, save the last good state and say where it is.
+
+    Args:
+        runner (Runner): From :func:`build_runner`.
+        check_files (bool): Check before the first iteration that every file
+            the training set's annotation list names exists
+            (:func:`check_listed_files`). Defaults to True.
+
+    Raises:
+        NonFiniteError: With the checkpoint to resume from in its message.
+        MissingFilesError: Naming the first missing files and their lines.
+    """
+    if check_files:
+        check_listed_files(runner.train_loop.dataloader.dataset)
+    try:
+        runner.train()
+    except NonFiniteError as err:
+        where = _save_last_good_state(runner, err.weights_finite)
+        raise NonFiniteError(f'{err}; {where}', err.weights_finite) from None
+
+
+def _one_line(err: Exception) -> str:
+    """The message of ``err``, without a data-loader worker's traceback.
+
+    PyTorch re-raises a worker's exception with the worker's traceback as
+    the message; its last line is ``<type>: <message>``.
+    """
+    lines = str(err).strip().splitlines()
+    if len(lines) > 1 and lines[0].startswith('Caught '):
+        return lines[-1].partition(': ')[2] or lines[-1]
+    return ' '.join(lines)
+
+
 def run_cli(main: Callable[[], None]) -> None:
     """Run a tool's ``main``; expected failures print one line, exit 1.
 
-    A missing file, a checkpoint that is refused or has the wrong layout, or
-    a config field with a value it may not take is the user's input, not a
-    bug: it is reported as ``error: ...`` without a stack trace.
+    A missing file, a checkpoint that is refused or has the wrong layout, a
+    config field with a value it may not take, an unreadable image or a
+    NaN/Inf in training is reported as ``error: ...`` without a stack trace
+    (prefixed with the rank in distributed runs).
     """
     try:
         main()
     except (FileNotFoundError, UnsafeCheckpointError, CheckpointFormatError,
-            ConfigError) as err:
-        print(f'error: {err}', file=sys.stderr)
+            ConfigError, UnreadableImageError, NonFiniteError) as err:
+        rank = f'[rank {get_rank()}] ' if get_world_size() > 1 else ''
+        print(f'{rank}error: {_one_line(err)}', file=sys.stderr)
         sys.exit(1)
     finally:
         if torch.distributed.is_initialized():

@@ -102,7 +102,8 @@ def payload_checkpoint(tmp_path):
 
 
 @pytest.mark.parametrize(
-    'tool', ['train', 'test', 'convert', 'official', 'attention'])
+    'tool', ['train', 'test', 'convert', 'official', 'from_official',
+             'export', 'attention'])
 def test_tools_refuse_pickled_payload(tool, payload_checkpoint, image_folder,
                                       tmp_path):
     path, marker = payload_checkpoint
@@ -113,6 +114,10 @@ def test_tools_refuse_pickled_payload(tool, payload_checkpoint, image_folder,
                     str(tmp_path / 'out.pth')],
         'official': ['tools/model_converters/conmim2official.py', str(path),
                      str(tmp_path / 'out')],
+        'from_official': ['tools/model_converters/official2conmim.py',
+                          str(path), str(tmp_path / 'out.pth')],
+        'export': ['tools/model_converters/extract_backbone.py', str(path),
+                   str(tmp_path / 'out.pth')],
         'attention': ['tools/analysis_tools/visualize_attention.py', TINY,
                       str(path), str(path), '--out', str(tmp_path / 'out')],
     }[tool]

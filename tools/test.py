@@ -9,7 +9,7 @@ import os.path as osp
 from mmengine.config import DictAction
 
 import conmim_mm  # noqa: F401  (registers components, safe loading)
-from conmim_mm.launch import (add_safe_checkpoint_hook, build_runner,
+from conmim_mm.launch import (add_default_hooks, build_runner,
                               load_config, run_cli, set_launcher,
                               set_work_dir)
 
@@ -42,7 +42,7 @@ def main() -> None:
     set_launcher(cfg, args.launcher)
     cfg.load_from = args.checkpoint
     cfg.resume = False
-    add_safe_checkpoint_hook(cfg)
+    add_default_hooks(cfg)
     build_runner(cfg).test()
 
 

@@ -8,10 +8,12 @@ import argparse
 from mmengine.config import DictAction
 
 import conmim_mm  # noqa: F401  (registers components, safe loading)
-from conmim_mm.launch import (add_safe_checkpoint_hook, build_runner,
+from conmim_mm.config_check import check_pretrained_checkpoint
+from conmim_mm.launch import (add_default_hooks, build_runner,
                               enable_amp, enable_auto_scale_lr,
                               fit_amp_to_device, load_config,
-                              run_cli, set_launcher, set_resume, set_work_dir)
+                              run_cli, set_launcher, set_resume, set_work_dir,
+                              train)
 
 
 def parse_args() -> argparse.Namespace:
@@ -57,8 +59,9 @@ def main() -> None:
     if args.auto_scale_lr:
         enable_auto_scale_lr(cfg)
     set_resume(cfg, args.resume)
-    add_safe_checkpoint_hook(cfg)
-    build_runner(cfg).train()
+    add_default_hooks(cfg)
+    check_pretrained_checkpoint(cfg)
+    train(build_runner(cfg), cfg.get('check_listed_files', True))
 
 
 if __name__ == '__main__':

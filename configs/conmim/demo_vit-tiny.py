@@ -10,7 +10,7 @@ img_size = 64
 
 train_pipeline = [
     # pillow: libpng's warnings about two photos' colour profiles stay quiet
-    dict(type='LoadImageFromFile', imdecode_backend='pillow'),
+    dict(type='CheckedLoadImageFromFile', imdecode_backend='pillow'),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
     dict(
         type='RandomResizedCropAndInterpolationWithTwoPic',

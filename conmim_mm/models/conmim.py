@@ -6,11 +6,14 @@ from typing import Dict, List, Optional, Tuple, Union
 import torch
 import torch.nn as nn
 from mmengine.logging import MessageHub
+from torch.nn.modules.batchnorm import _BatchNorm
 from mmpretrain.models import BaseSelfSupervisor
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 
 from ..config_check import ConfigError
+from ..non_finite import (NonFiniteError, check_finite_losses,
+                          check_finite_parameters)
 
 
 @MODELS.register_module()
@@ -109,6 +112,7 @@ class ConMIM(BaseSelfSupervisor):
         Returns:
             dict[str, torch.Tensor]: ``{'loss': scalar}``.
         """
+        self._stats_before = [b.clone() for b in self._batch_norm_stats()]
         mask = torch.stack([sample.mask for sample in data_samples])
         mask = mask.flatten(1).bool()
         student = self._project(self.backbone, self.neck, inputs[0], mask)
@@ -116,6 +120,40 @@ class ConMIM(BaseSelfSupervisor):
             teacher = self._project(self.teacher.backbone, self.teacher.neck,
                                     inputs[1], None)
         return self.head.loss(student, teacher, mask)
+
+    def parse_losses(
+        self, losses: Dict[str, torch.Tensor]
+    ) -> Tuple[torch.Tensor, Dict[str, torch.Tensor]]:
+        """Sum the losses; stop before the optimizer step if one is NaN/Inf.
+
+        Args:
+            losses (dict[str, torch.Tensor]): The output of :meth:`loss`.
+
+        Returns:
+            tuple[torch.Tensor, dict[str, torch.Tensor]]: The total loss and
+            the values to log.
+
+        Raises:
+            NonFiniteError: Naming the iteration and the loss terms, on every
+                rank when the loss of any rank is non-finite. The BatchNorm
+                statistics the failed forward pass changed are restored, so
+                the model is the state after the previous iteration.
+        """
+        total, log_vars = super().parse_losses(losses)
+        try:
+            check_finite_losses(losses, total)
+        except NonFiniteError:
+            for stat, before in zip(self._batch_norm_stats(),
+                                    self._stats_before):
+                stat.copy_(before)
+            raise
+        return total, log_vars
+
+    def _batch_norm_stats(self) -> List[torch.Tensor]:
+        """Running statistics of the projectors' BatchNorm layers."""
+        return [buffer for module in self.modules()
+                if isinstance(module, _BatchNorm)
+                for buffer in module.buffers()]
 
     def _parameter_pairs(
             self) -> Tuple[List[nn.Parameter], List[nn.Parameter]]:
@@ -144,12 +182,21 @@ class ConMIM(BaseSelfSupervisor):
         """``teacher = m * teacher + (1 - m) * student``, parameters only.
 
         One fused multi-tensor update; BatchNorm buffers are not averaged.
+        The student is checked first, so a non-finite optimizer step never
+        reaches the teacher.
 
         Returns:
             float: The momentum ``m`` used.
+
+        Raises:
+            NonFiniteError: If the student holds a NaN/Inf.
         """
         momentum = self.current_momentum()
         teacher, student = self._parameter_pairs()
+        hub = MessageHub.get_current_instance()
+        grad_norm = hub.log_scalars.get('train/grad_norm')
+        check_finite_parameters(
+            student, None if grad_norm is None else grad_norm.current())
         torch._foreach_mul_(teacher, momentum)
         torch._foreach_add_(teacher, student, alpha=1 - momentum)
         return momentum

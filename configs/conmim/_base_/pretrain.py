@@ -53,7 +53,8 @@ key_view_noise = [
     dict(type='Solarize', thr=128, prob=0.2),
 ]
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    # a file that does not decode raises naming it; on_error='skip' skips it
+    dict(type='CheckedLoadImageFromFile', on_error='raise'),
     # one flip and one crop shared by both views
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
     dict(
