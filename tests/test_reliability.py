@@ -151,7 +151,7 @@ def test_sigkill_then_resume_auto_ends_as_the_uninterrupted_run(
     _run_and_kill(['tools/train.py', FAULTS, '--work-dir', str(tmp_path),
                    '--cfg-options', *SINGLE, 'custom_hooks.1.sleep=0.5'],
                   tmp_path, 'iter_6.pth')
-    log = _ok(_train(tmp_path, *SINGLE, args=['--resume']))
+    log = _ok(_train(tmp_path, *SINGLE, args=['--resume', 'auto']))
     assert 'resumed epoch: 0, iter: 6' in log
     _assert_same_state(tmp_path / 'iter_12.pth', reference / 'iter_12.pth')
     # the momentum schedule went on at iteration 7 (index 6)
