@@ -109,15 +109,25 @@ def enable_amp(cfg: Config) -> None:
 
 
 def fit_amp_to_device(cfg: Config) -> None:
-    """Without CUDA, train an ``AmpOptimWrapper`` config in fp32.
+    """Pick the precision of an ``AmpOptimWrapper`` config for this device.
 
-    mmengine's ``AmpOptimWrapper`` refuses to run without a GPU; the published
-    configs use it, so on a CPU they fall back to ``OptimWrapper`` with a
+    On a GPU without an explicit ``dtype``, autocast runs in bfloat16 where
+    the GPU supports it (no loss scale needed: the GradScaler is disabled)
+    and in float16 with the config's dynamic loss scale elsewhere. mmengine's
+    ``AmpOptimWrapper`` refuses to run without a GPU; the published configs
+    use it, so on a CPU they fall back to ``OptimWrapper`` (fp32) with a
     warning instead of failing.
     """
     optim_wrapper = cfg.get('optim_wrapper')
-    if torch.cuda.is_available() or not optim_wrapper or \
-            optim_wrapper.get('type') != 'AmpOptimWrapper':
+    if not optim_wrapper or optim_wrapper.get('type') != 'AmpOptimWrapper':
+        return
+    if torch.cuda.is_available():
+        if optim_wrapper.get('dtype') is None:
+            if torch.cuda.is_bf16_supported():
+                optim_wrapper.update(
+                    dtype='bfloat16', loss_scale=dict(enabled=False))
+            else:
+                optim_wrapper.dtype = 'float16'
         return
     optim_wrapper.type = 'OptimWrapper'
     for key in ('loss_scale', 'dtype', 'use_fsdp'):

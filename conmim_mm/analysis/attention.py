@@ -6,6 +6,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from mmpretrain.models.utils.attention import BEiTAttention
 
 
 def cls_attention(backbone: nn.Module, images: torch.Tensor,
@@ -19,7 +20,8 @@ def cls_attention(backbone: nn.Module, images: torch.Tensor,
 
     Args:
         backbone (nn.Module): An mmpretrain ``BEiTViT`` or
-            ``BEiTPretrainViT``, in eval mode.
+            ``BEiTPretrainViT`` (or their ``FastBEiT*`` versions), in eval
+            mode.
         images (torch.Tensor): Normalised images (B, 3, H, W) of the size
             the backbone was built for.
         layer (int): Block index; negative counts from the last.
@@ -34,7 +36,13 @@ def cls_attention(backbone: nn.Module, images: torch.Tensor,
         raise ValueError(f'layer must be in [-{len(blocks)}, {len(blocks)}),'
                          f' got {layer} for a {len(blocks)}-block backbone')
     captured = []
-    handle = blocks[layer].attn.attn_drop.register_forward_hook(
+    attention = blocks[layer].attn
+    attention_class = type(attention)
+    if isinstance(attention, BEiTAttention):
+        # fused kernels (SDPABEiTAttention) never form the probabilities:
+        # this block runs the stock arithmetic on its own parameters
+        attention.__class__ = BEiTAttention
+    handle = attention.attn_drop.register_forward_hook(
         lambda module, inputs, output: captured.append(inputs[0]))
     try:
         with torch.no_grad():
@@ -44,6 +52,7 @@ def cls_attention(backbone: nn.Module, images: torch.Tensor,
                 backbone(images)
     finally:
         handle.remove()
+        attention.__class__ = attention_class
     probabilities = captured[0]  # (B, heads, 1 + h*w, 1 + h*w)
     grid_h, grid_w = backbone.patch_resolution
     batch, heads = probabilities.shape[:2]

@@ -94,8 +94,13 @@ train_dataloader = dict(
 # ----------------------------------------------------------------- model
 model = dict(
     type='ConMIM',
+    # mmpretrain's BEiTPretrainViT with attention through
+    # scaled_dot_product_attention (attention='stock' for the original
+    # matmul-softmax-matmul) and optional activation checkpointing (with_cp)
     backbone=dict(
-        type='BEiTPretrainViT',
+        type='FastBEiTPretrainViT',
+        attention='sdpa',
+        with_cp=False,
         arch='base',
         img_size=img_size,
         patch_size=16,
@@ -137,9 +142,10 @@ optim_wrapper = dict(
     loss_scale='dynamic',
     # optimise the student only (the teacher follows by momentum)
     constructor='StudentOptimWrapperConstructor',
+    # fused: one kernel for the whole update instead of a loop over tensors
     optimizer=dict(
         type='AdamW', lr=1.5e-3, betas=(0.9, 0.98), eps=1e-8,
-        weight_decay=0.05),
+        weight_decay=0.05, fused=True),
     clip_grad=dict(max_norm=3.0),
     paramwise_cfg=dict(
         bias_decay_mult=0.,

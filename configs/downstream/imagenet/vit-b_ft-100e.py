@@ -12,6 +12,12 @@ custom_imports = dict(imports=['conmim_mm'], allow_failed_imports=False)
 data_preprocessor = dict(
     mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375])
 # the raw ConMIM checkpoint: its momentum teacher's backbone; the shared
-# relative position table is copied into every block at load time
+# relative position table is copied into every block at load time.
+# FastBEiTViT: mmpretrain's BEiTViT (same weights) with attention through
+# scaled_dot_product_attention (attention='stock' for the original)
 model = dict(
-    backbone=dict(init_cfg=dict(checkpoint='', prefix='teacher.backbone.')))
+    backbone=dict(
+        type='FastBEiTViT',
+        attention='sdpa',
+        with_cp=False,
+        init_cfg=dict(checkpoint='', prefix='teacher.backbone.')))

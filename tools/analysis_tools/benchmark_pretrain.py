@@ -1,0 +1,125 @@
+"""Time full ConMIM pre-training iterations of a config.
+
+Each iteration is what ``tools/train.py`` runs per batch: data preprocessor,
+teacher forward (no grad), student forward and backward, gradient clipping,
+optimizer step and momentum update, on synthetic views and the published
+mask generated on the device. Prints the median step time, images/s, peak
+memory (CUDA: allocated; CPU: the process's peak resident set), achieved
+TFLOP/s from a FLOP count of one step (``torch.utils.flop_counter``) and the
+MFU where the GPU's peak is known; the last line is
+``RESULT img_per_s=<float> step_s=<float> peak_mem_mb=<float>``.
+
+Example::
+
+    python tools/analysis_tools/benchmark_pretrain.py \
+        configs/conmim/vit-b_300e.py --batch 128 --device cuda --amp bf16
+"""
+import argparse
+
+import torch
+from mmengine.config import Config, DictAction
+
+import conmim_mm  # noqa: F401
+from conmim_mm.analysis import step_benchmark as bench
+from conmim_mm.config_check import ConfigError
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('config', help='pre-training config')
+    parser.add_argument('--batch', type=int, default=32,
+                        help='images per step')
+    parser.add_argument('--steps', type=int, default=10,
+                        help='timed steps')
+    parser.add_argument('--warmup', type=int, default=3,
+                        help='untimed steps first')
+    parser.add_argument('--device', choices=['cpu', 'cuda'], default=None,
+                        help='default: cuda when available')
+    parser.add_argument('--amp', choices=['none', 'fp16', 'bf16'],
+                        default=None, help='default: bf16 on GPUs that '
+                        'support it, else fp16 on CUDA, none on CPU')
+    parser.add_argument('--attn', choices=['stock', 'fused'],
+                        default=None, help="attention: mmpretrain's "
+                        "matmul-softmax-matmul or scaled_dot_product_"
+                        'attention (default: the config\'s)')
+    parser.add_argument('--compile', action='store_true',
+                        help='torch.compile every transformer block')
+    parser.add_argument('--with-cp', action='store_true',
+                        help='activation checkpointing of every block')
+    parser.add_argument('--img', type=int, default=None,
+                        help='input size (default: the config\'s)')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='key=value overrides of the config')
+    return parser.parse_args()
+
+
+def configure(cfg: Config, args: argparse.Namespace,
+              device: torch.device) -> int:
+    """Apply the command-line options to ``cfg``; returns the input size."""
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+    backbone = cfg.model.backbone
+    if args.attn or args.compile or args.with_cp:
+        if backbone.type not in ('FastBEiTPretrainViT',
+                                 'BEiTPretrainViT'):
+            raise ConfigError('--attn/--compile/--with-cp need a '
+                              'BEiTPretrainViT backbone, the config has '
+                              f'{backbone.type}')
+        backbone.type = 'FastBEiTPretrainViT'
+        if args.attn:
+            backbone.attention = 'sdpa' if args.attn == 'fused' else 'stock'
+        backbone.compile_blocks = args.compile
+        backbone.with_cp = args.with_cp
+    if args.img:
+        backbone.img_size = args.img
+    bench.set_amp(cfg, args.amp or bench.default_amp(device), device)
+    return backbone.get('img_size', 224)
+
+
+def main() -> None:
+    args = parse_args()
+    device = torch.device(args.device or (
+        'cuda' if torch.cuda.is_available() else 'cpu'))
+    if device.type == 'cuda' and not torch.cuda.is_available():
+        raise SystemExit('error: --device cuda, but no CUDA device is visible')
+    if args.batch < 2 or args.steps < 1 or args.warmup < 0:
+        raise SystemExit('error: --batch must be >= 2 (BatchNorm), --steps '
+                         '>= 1 and --warmup >= 0')
+    cfg = Config.fromfile(args.config)
+    try:
+        img_size = configure(cfg, args, device)
+        patch_size = cfg.model.backbone.get('patch_size', 16)
+        masking = next((t for t in cfg.train_pipeline
+                        if t.type == 'SimMIMMaskGenerator'), {})
+        views = bench.synthetic_views(
+            args.batch, img_size, patch_size, device,
+            mask_ratio=masking.get('mask_ratio', 0.75),
+            mask_cell=masking.get('mask_patch_size', 32))
+    except ConfigError as error:
+        raise SystemExit(f'error: {error}')
+    amp = args.amp or bench.default_amp(device)
+
+    torch.manual_seed(0)
+    step = bench.ConMIMStep(cfg, device)
+    bench.reset_peak_memory(device)
+    times = bench.time_steps(lambda: step(*views), args.steps, args.warmup,
+                             device)
+    memory = bench.peak_memory_mb(device)
+    flops = bench.count_flops(lambda: step(*views))
+    result = bench.summarize(times, args.batch, flops, memory,
+                             bench.peak_tflops(device, amp))
+    backbone = cfg.model.backbone
+    print(f'{args.config}: {backbone.type} '
+          f'(attention={backbone.get("attention", "stock")}, '
+          f'with_cp={backbone.get("with_cp", False)}, '
+          f'compile={backbone.get("compile_blocks", False)}), batch '
+          f'{args.batch}, {img_size}px, amp {amp}, {device}, '
+          f'{flops / 1e9:.4f} GFLOP/step')
+    print(bench.format_summary('step', result))
+    print(f'RESULT img_per_s={result["img_per_s"]:.4f} '
+          f'step_s={result["step_s"]:.4f} '
+          f'peak_mem_mb={result["peak_mem_mb"]:.1f}')
+
+
+if __name__ == '__main__':
+    main()
