@@ -52,7 +52,7 @@ class SDPABEiTAttention(BEiTAttention):
             # (1, H, N, N), in the dtype of q under autocast
             bias = bias.unsqueeze(0).to(qkv.dtype)
         x = F.scaled_dot_product_attention(
-            qkv[0], qkv[1], qkv[2], attn_mask=bias,
+            *qkv.unbind(0), attn_mask=bias,
             dropout_p=self.attn_drop.p if self.training else 0.,
             scale=self.scale)
         x = x.transpose(1, 2).reshape(batch, length, channels)
