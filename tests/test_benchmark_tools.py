@@ -165,3 +165,25 @@ def test_loss_is_fp32_under_bf16_autocast():
                       teacher.bfloat16().float(), mask)['loss']
     assert low['loss'].item() == exact.item()
     assert abs(low['loss'].item() - reference.item()) < 0.05
+
+
+def test_flop_count_includes_cpu_flash_attention():
+    """SDPA on CPU (PyTorch's flash kernel without grad) counts the FLOPs
+    of its two matrix products, as the math path would."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from conmim_mm.analysis.step_benchmark import count_flops
+    query = torch.randn(2, 3, 17, 8)
+    bias = torch.randn(1, 3, 17, 17)
+
+    def attention():
+        return torch.nn.functional.scaled_dot_product_attention(
+            query, query, query, attn_mask=bias)
+
+    with torch.no_grad():
+        flops = count_flops(attention)
+        with FlopCounterMode(display=False) as counter:
+            attention()
+        ops = {str(op) for op in counter.get_flop_counts()['Global']}
+    assert flops == 2 * (2 * 2 * 3 * 17 * 17 * 8)
+    assert any('flash_attention_for_cpu' in op for op in ops), ops

@@ -174,9 +174,32 @@ def time_steps(step: Callable[[], object], steps: int, warmup: int,
     return times
 
 
+def _count_cpu_flash_attention() -> None:
+    """Teach ``torch.utils.flop_counter`` PyTorch's CPU flash-attention
+    kernels (it knows the CUDA ones only): the FLOPs of the same SDPA."""
+    from torch.utils import flop_counter
+    forward = torch.ops.aten._scaled_dot_product_flash_attention_for_cpu
+    backward = \
+        torch.ops.aten._scaled_dot_product_flash_attention_for_cpu_backward
+    if forward in flop_counter.flop_registry:
+        return
+
+    def forward_flops(query, key, value, *args, out_shape=None, **kwargs):
+        return flop_counter.sdpa_flop_count(query, key, value)
+
+    def backward_flops(grad_out, query, key, value, *args, out_shape=None,
+                       **kwargs):
+        return flop_counter.sdpa_backward_flop_count(grad_out, query, key,
+                                                     value)
+
+    flop_counter.register_flop_formula(forward)(forward_flops)
+    flop_counter.register_flop_formula(backward)(backward_flops)
+
+
 def count_flops(step: Callable[[], object]) -> int:
     """FLOPs of one call of ``step`` (``torch.utils.flop_counter``)."""
     from torch.utils.flop_counter import FlopCounterMode
+    _count_cpu_flash_attention()
     counter = FlopCounterMode(display=False)
     with counter:
         step()

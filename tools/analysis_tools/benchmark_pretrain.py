@@ -117,7 +117,7 @@ def main() -> None:
           f'{flops / 1e9:.4f} GFLOP/step')
     print(bench.format_summary('step', result))
     print(f'RESULT img_per_s={result["img_per_s"]:.4f} '
-          f'step_s={result["step_s"]:.4f} '
+          f'step_s={result["step_s"]:.6f} '
           f'peak_mem_mb={result["peak_mem_mb"]:.1f}')
 
 
