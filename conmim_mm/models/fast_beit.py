@@ -76,9 +76,9 @@ def speed_up_layers(layers: nn.ModuleList, attention: str, with_cp: bool,
             layer.compile()
 
 
-@MODELS.register_module()
-class FastBEiTPretrainViT(BEiTPretrainViT):
-    """``BEiTPretrainViT`` with selectable attention and checkpointing.
+class FastLayersMixin:
+    """Adds ``attention``, ``with_cp`` and ``compile_blocks`` to a BEiT
+    backbone class (see :func:`speed_up_layers`).
 
     Args:
         attention (str): ``'sdpa'`` or ``'stock'``. Defaults to ``'sdpa'``.
@@ -86,7 +86,7 @@ class FastBEiTPretrainViT(BEiTPretrainViT):
             Defaults to False.
         compile_blocks (bool): ``torch.compile`` every transformer block.
             Defaults to False.
-        **kwargs: ``BEiTPretrainViT`` arguments.
+        **kwargs: The backbone's own arguments.
     """
 
     def __init__(self, attention: str = 'sdpa', with_cp: bool = False,
@@ -96,19 +96,12 @@ class FastBEiTPretrainViT(BEiTPretrainViT):
 
 
 @MODELS.register_module()
-class FastBEiTViT(BEiTViT):
-    """``BEiTViT`` (fine-tuning) with selectable attention and checkpointing.
+class FastBEiTPretrainViT(FastLayersMixin, BEiTPretrainViT):
+    """``BEiTPretrainViT`` (pre-training) with selectable attention,
+    checkpointing and compilation; arguments as :class:`FastLayersMixin`."""
 
-    Args:
-        attention (str): ``'sdpa'`` or ``'stock'``. Defaults to ``'sdpa'``.
-        with_cp (bool): Activation checkpointing of every transformer block.
-            Defaults to False.
-        compile_blocks (bool): ``torch.compile`` every transformer block.
-            Defaults to False.
-        **kwargs: ``BEiTViT`` arguments.
-    """
 
-    def __init__(self, attention: str = 'sdpa', with_cp: bool = False,
-                 compile_blocks: bool = False, **kwargs) -> None:
-        super().__init__(**kwargs)
-        speed_up_layers(self.layers, attention, with_cp, compile_blocks)
+@MODELS.register_module()
+class FastBEiTViT(FastLayersMixin, BEiTViT):
+    """``BEiTViT`` (fine-tuning) with selectable attention, checkpointing
+    and compilation; arguments as :class:`FastLayersMixin`."""
