@@ -4,9 +4,11 @@ The tools only parse arguments; these functions adjust the config the same way
 for configs of every scope (mmpretrain, mmseg, mmdet; the Runner takes the
 default scope from the config's ``default_scope``) and build the runner.
 """
+import glob
 import logging
 import os.path as osp
 import sys
+import zipfile
 from typing import Callable, Optional
 
 import torch
@@ -144,11 +146,55 @@ def enable_auto_scale_lr(cfg: Config) -> None:
     cfg.auto_scale_lr.enable = True
 
 
+def _is_complete(path: str) -> bool:
+    """Whether ``path`` is a whole torch checkpoint (a zip whose central
+    directory, written last, is there)."""
+    try:
+        with zipfile.ZipFile(path):
+            return True
+    except (OSError, zipfile.BadZipFile):
+        return False
+
+
+def latest_complete_checkpoint(work_dir: str) -> Optional[str]:
+    """The checkpoint ``--resume auto`` continues from.
+
+    The one ``last_checkpoint`` names, as in mmengine; if that file is
+    missing or empty (a kill while mmengine rewrote it) or names a
+    checkpoint that is missing or truncated, the newest complete
+    ``iter_*.pth`` / ``epoch_*.pth`` of ``work_dir`` instead, with a warning.
+
+    Args:
+        work_dir (str): The run's work dir.
+
+    Returns:
+        str | None: A checkpoint path, or None if there is none.
+    """
+    named = find_latest_checkpoint(work_dir) if osp.isdir(work_dir) else None
+    if named and _is_complete(named):
+        return named
+    found = glob.glob(osp.join(work_dir, 'iter_*.pth')) + glob.glob(
+        osp.join(work_dir, 'epoch_*.pth'))
+    for path in sorted(found, key=osp.getmtime, reverse=True):
+        if _is_complete(path):
+            print_log(
+                f'{osp.join(work_dir, "last_checkpoint")} names '
+                f'{named or "nothing"}, which is not a complete checkpoint; '
+                f'resuming from the newest complete one, {path}',
+                logger='current', level=logging.WARNING)
+            return path
+    return None
+
+
 def set_resume(cfg: Config, resume: Optional[str]) -> None:
-    """``--resume``: ``'auto'`` takes the latest checkpoint of the work dir."""
+    """``--resume``: ``'auto'`` takes the latest complete checkpoint of the
+    work dir (:func:`latest_complete_checkpoint`); none starts afresh."""
     if resume == 'auto':
-        cfg.resume = True
-        cfg.load_from = None
+        cfg.load_from = latest_complete_checkpoint(cfg.work_dir)
+        cfg.resume = cfg.load_from is not None
+        if not cfg.resume:
+            print_log(f'no checkpoint to resume from in {cfg.work_dir}: '
+                      'training from the start', logger='current')
     elif resume is not None:
         if not osp.isfile(resume):
             raise FileNotFoundError(f'checkpoint {resume} does not exist')

@@ -160,6 +160,23 @@ def test_sigkill_then_resume_auto_ends_as_the_uninterrupted_run(
     assert logged[-6:] == pytest.approx([_momentum(i) for i in range(6, 12)])
 
 
+def test_resume_auto_survives_a_kill_while_checkpointing(reference,
+                                                        tmp_path):
+    """A kill while mmengine rewrote ``last_checkpoint`` (empty) and wrote
+    the next checkpoint (truncated): ``--resume auto`` takes the newest
+    complete checkpoint and the run still ends as the uninterrupted one."""
+    for name in ('iter_2.pth', 'iter_4.pth'):
+        (tmp_path / name).write_bytes((reference / name).read_bytes())
+    partial = (reference / 'iter_6.pth').read_bytes()
+    (tmp_path / 'iter_6.pth').write_bytes(partial[:len(partial) // 2])
+    (tmp_path / 'last_checkpoint').write_text('')
+    log = _ok(_train(tmp_path, *SINGLE, args=['--resume', 'auto']))
+    assert (f'names nothing, which is not a complete checkpoint; resuming '
+            f'from the newest complete one, {tmp_path / "iter_4.pth"}') in log
+    assert 'resumed epoch: 0, iter: 4' in log
+    _assert_same_state(tmp_path / 'iter_12.pth', reference / 'iter_12.pth')
+
+
 @pytest.fixture(scope='module')
 def reference_2proc(tmp_path_factory):
     """The uninterrupted 2-process gloo run and its output."""
