@@ -104,6 +104,16 @@ def official_root() -> str:
     return os.environ.get('CONMIM_OFFICIAL_ROOT', '')
 
 
+def test_benchmark_vs_official_names_a_wrong_root(tmp_path):
+    proc = run_tool([VS_OFFICIAL, TINY, '--official-root', str(tmp_path),
+                     '--batch', '2'])
+    assert proc.returncode == 1 and 'Traceback' not in proc.stderr
+    assert proc.stderr.strip().splitlines()[-1] == (
+        f'error: --official-root {tmp_path} is not a checkout of '
+        'github.com/TencentARC/ConMIM (no modeling_pretrain.py / '
+        'engine_for_pretraining.py)')
+
+
 @pytest.mark.skipif(not official_root(),
                     reason='set CONMIM_OFFICIAL_ROOT to a checkout of '
                     'github.com/TencentARC/ConMIM')

@@ -23,6 +23,7 @@ Prints one line per implementation and, last,
 """
 import argparse
 import math
+import os.path as osp
 import statistics
 import sys
 import time
@@ -64,6 +65,11 @@ def parse_args() -> argparse.Namespace:
 
 def import_official(root: str) -> types.SimpleNamespace:
     """Import the official modules from ``root`` under torch 2 / timm 1."""
+    needed = ('modeling_pretrain.py', 'engine_for_pretraining.py')
+    if not all(osp.isfile(osp.join(root, name)) for name in needed):
+        raise SystemExit(f'error: --official-root {root} is not a checkout '
+                         'of github.com/TencentARC/ConMIM (no '
+                         f'{" / ".join(needed)})')
     sys.path.insert(0, root)
     # utils.py imports torch._six (gone in torch 2); optim_factory.py imports
     # optimizers that timm 1.x moved (only AdamW is used here)
