@@ -198,6 +198,12 @@ def set_resume(cfg: Config, resume: Optional[str]) -> None:
     elif resume is not None:
         if not osp.isfile(resume):
             raise FileNotFoundError(f'checkpoint {resume} does not exist')
+        with open(resume, 'rb') as f:
+            is_zip = f.read(2) == b'PK'
+        if is_zip and not _is_complete(resume):
+            raise CheckpointFormatError(
+                f'checkpoint {resume} is truncated (written when the run was '
+                'killed?); resume from an earlier one or use --resume auto')
         cfg.resume = True
         cfg.load_from = resume
 

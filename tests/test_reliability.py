@@ -177,6 +177,17 @@ def test_resume_auto_survives_a_kill_while_checkpointing(reference,
     _assert_same_state(tmp_path / 'iter_12.pth', reference / 'iter_12.pth')
 
 
+def test_resume_from_a_truncated_checkpoint_is_one_line(reference,
+                                                        tmp_path):
+    partial = (reference / 'iter_6.pth').read_bytes()
+    (tmp_path / 'iter_6.pth').write_bytes(partial[:len(partial) // 2])
+    result = _train(tmp_path, args=['--resume', str(tmp_path / 'iter_6.pth')])
+    assert _error_line(result) == (
+        f'error: checkpoint {tmp_path / "iter_6.pth"} is truncated (written '
+        'when the run was killed?); resume from an earlier one or use '
+        '--resume auto')
+
+
 @pytest.fixture(scope='module')
 def reference_2proc(tmp_path_factory):
     """The uninterrupted 2-process gloo run and its output."""
