@@ -4,8 +4,8 @@ Reference values come from one iteration of the official code (github
 TencentARC/ConMIM, fp32, CPU), produced by
 ``tests/data/parity/make_official_reference.py`` with:
 
-    PYTHONPATH=/path/to/ConMIM .venv/bin/python \
-        tests/data/parity/make_official_reference.py \
+    .venv/bin/python \
+        tests/data/parity/make_official_reference.py /path/to/ConMIM \
         tests/data/parity/official_reference.pth
 
 The official weights are converted with ``conmim_mm.official`` (the code of

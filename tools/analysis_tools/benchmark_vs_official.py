@@ -22,10 +22,7 @@ Prints one line per implementation and, last,
 ``RESULT ours_img_per_s=<f> official_img_per_s=<f> ratio=<f>``.
 """
 import argparse
-import math
-import os.path as osp
 import statistics
-import sys
 import time
 import types
 from functools import partial
@@ -38,6 +35,7 @@ from mmengine.config import Config, DictAction
 import conmim_mm  # noqa: F401
 from conmim_mm.analysis import step_benchmark as bench
 from conmim_mm.config_check import ConfigError
+from conmim_mm.official import import_official_code
 
 
 def parse_args() -> argparse.Namespace:
@@ -63,42 +61,6 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def import_official(root: str) -> types.SimpleNamespace:
-    """Import the official modules from ``root`` under torch 2 / timm 1."""
-    needed = ('modeling_pretrain.py', 'engine_for_pretraining.py')
-    if not all(osp.isfile(osp.join(root, name)) for name in needed):
-        raise SystemExit(f'error: --official-root {root} is not a checkout '
-                         'of github.com/TencentARC/ConMIM (no '
-                         f'{" / ".join(needed)})')
-    sys.path.insert(0, root)
-    # utils.py imports torch._six (gone in torch 2); optim_factory.py imports
-    # optimizers that timm 1.x moved (only AdamW is used here)
-    sys.modules.setdefault('torch._six', types.SimpleNamespace(inf=math.inf))
-    try:  # utils.py imports it for logging only
-        import tensorboardX  # noqa: F401
-    except ImportError:
-        sys.modules['tensorboardX'] = types.SimpleNamespace(SummaryWriter=None)
-    for module, name in [('nadam', 'Nadam'), ('novograd', 'NovoGrad'),
-                         ('nvnovograd', 'NvNovoGrad'), ('radam', 'RAdam'),
-                         ('sgdp', 'SGDP'), ('adamp', 'AdamP'),
-                         ('adafactor', 'Adafactor'),
-                         ('adahessian', 'Adahessian'),
-                         ('lookahead', 'Lookahead'),
-                         ('rmsprop_tf', 'RMSpropTF')]:
-        full = f'timm.optim.{module}'
-        try:
-            getattr(__import__(full, fromlist=[name]), name)
-        except (ImportError, AttributeError):
-            sys.modules[full] = types.SimpleNamespace(**{name: None})
-    import engine_for_pretraining
-    import modeling_pretrain
-    import optim_factory
-    import utils
-    return types.SimpleNamespace(
-        engine=engine_for_pretraining, modeling=modeling_pretrain,
-        optim_factory=optim_factory, utils=utils)
-
-
 class Unwrapped(nn.Module):
     """The ``.module`` access of DDP, without DDP (one process)."""
 
@@ -114,7 +76,8 @@ class OfficialStep:
     """The official training iteration of the model ``cfg`` describes.
 
     Args:
-        official (types.SimpleNamespace): From :func:`import_official`.
+        official (types.SimpleNamespace): From
+            :func:`conmim_mm.official.import_official_code`.
         cfg (Config): Our config; its backbone arch, layer scale, projector
             sizes and optimizer settings are used.
         device (torch.device): Where to run.
@@ -209,7 +172,10 @@ def main() -> None:
     if device.type == 'cpu':
         torch.cuda.synchronize = lambda *a, **k: None  # official loop calls it
 
-    official = import_official(args.official_root)
+    try:
+        official = import_official_code(args.official_root)
+    except FileNotFoundError as error:
+        raise SystemExit(f'error: --official-root {error}')
     torch.manual_seed(0)
     ours = bench.ConMIMStep(cfg, device)
     theirs = OfficialStep(official, cfg, device)

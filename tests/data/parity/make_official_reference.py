@@ -9,49 +9,28 @@ AdamW lr 1e-3 betas (0.9, 0.98) wd 0.05, clip 3.0, teacher momentum 0.996.
 It saves the initial weights (official key names), the inputs, the mask, the
 loss, the student gradients and the weights after the step and the teacher
 update. The official code is not part of this project: check it out anywhere
-and point this script at it (timm 1.x must be importable):
+and point this script at it (timm 1.x must be importable; it is imported by
+``conmim_mm.official.import_official_code``):
 
     git clone https://github.com/TencentARC/ConMIM /tmp/ConMIM
-    PYTHONPATH=/tmp/ConMIM .venv/bin/python \
-        tests/data/parity/make_official_reference.py \
-        tests/data/parity/official_reference.pth
+    .venv/bin/python tests/data/parity/make_official_reference.py \
+        /tmp/ConMIM tests/data/parity/official_reference.pth
 """
-import math
 import sys
-import types
 from functools import partial
 
 import numpy as np
 import torch
 import torch.nn as nn
 
-# the official utils.py imports torch._six, gone from torch 2.x
-sys.modules.setdefault('torch._six', types.SimpleNamespace(inf=math.inf))
-# optim_factory.py imports optimizers timm 1.x moved; only
-# get_parameter_groups is used here
-for _module, _name in [('nadam', 'Nadam'), ('novograd', 'NovoGrad'),
-                       ('nvnovograd', 'NvNovoGrad'), ('radam', 'RAdam'),
-                       ('sgdp', 'SGDP'), ('adamp', 'AdamP'),
-                       ('adafactor', 'Adafactor'),
-                       ('adahessian', 'Adahessian'),
-                       ('lookahead', 'Lookahead'),
-                       ('rmsprop_tf', 'RMSpropTF')]:
-    _full = f'timm.optim.{_module}'
-    try:
-        getattr(__import__(_full, fromlist=[_name]), _name)
-    except (ImportError, AttributeError):
-        sys.modules[_full] = types.SimpleNamespace(**{_name: None})
-import engine_for_pretraining  # noqa: E402
-import modeling_pretrain  # noqa: E402
-from masking_generator import MaskGenerator  # noqa: E402
-from optim_factory import get_parameter_groups  # noqa: E402
+from conmim_mm.official import import_official_code
 
 SEED = 0
 LR, WEIGHT_DECAY, BETAS, CLIP = 1e-3, 0.05, (0.9, 0.98), 3.0
 
 
-def build_model() -> nn.Module:
-    return modeling_pretrain.VisionTransformerForMaskedImageModeling(
+def build_model(official) -> nn.Module:
+    return official.modeling.VisionTransformerForMaskedImageModeling(
         img_size=224, patch_size=16, embed_dim=32, depth=2, num_heads=2,
         mlp_ratio=4, qkv_bias=True, vocab_size=16, dim=32, mlp_dim=128,
         norm_layer=partial(nn.LayerNorm, eps=1e-6), init_values=0.1,
@@ -101,12 +80,13 @@ class Scaler:
         return {'scale': 1.0}
 
 
-def main(out: str) -> None:
+def main(official_root: str, out: str) -> None:
+    official = import_official_code(official_root)
     torch.manual_seed(SEED)
     np.random.seed(SEED)
     torch.cuda.synchronize = lambda: None  # CPU run
-    student = build_model()
-    teacher = build_model()
+    student = build_model(official)
+    teacher = build_model(official)
     teacher.load_state_dict(student.state_dict())  # as the official main()
     teacher.requires_grad_(False)
     initial = weights(student)
@@ -114,16 +94,16 @@ def main(out: str) -> None:
     # uint8 pixels stored in the fixture; (x - 127.5) / 64 is exact in fp32
     query = torch.randint(0, 256, (2, 3, 224, 224), dtype=torch.uint8)
     key = torch.randint(0, 256, (2, 3, 224, 224), dtype=torch.uint8)
-    generator = MaskGenerator(input_size=224, mask_ratio=0.75)
+    generator = official.masking.MaskGenerator(input_size=224, mask_ratio=0.75)
     mask = torch.from_numpy(np.stack([generator(), generator()])).bool()
     loader = [((to_input(query), to_input(key), mask), None)]
 
-    groups = get_parameter_groups(student, WEIGHT_DECAY,
-                                  student.no_weight_decay())
+    groups = official.optim_factory.get_parameter_groups(
+        student, WEIGHT_DECAY, student.no_weight_decay())
     optimizer = torch.optim.AdamW(groups, lr=LR, betas=BETAS, eps=1e-8)
     scaler = Scaler()
     names = {id(p): n for n, p in student.named_parameters()}
-    stats = engine_for_pretraining.train_one_epoch(
+    stats = official.engine.train_one_epoch(
         Wrapped(student), loader, optimizer, torch.device('cpu'), 0, scaler,
         [0.996], teacher, teacher, 0.1, CLIP, start_steps=0)
     torch.save(
@@ -143,4 +123,4 @@ def main(out: str) -> None:
 
 
 if __name__ == '__main__':
-    main(sys.argv[1])
+    main(*sys.argv[1:3])
