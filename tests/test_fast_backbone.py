@@ -83,6 +83,38 @@ def test_pretrain_backbone_equals_stock(with_cp):
         stock, images))
 
 
+@pytest.mark.parametrize('case', ['no_grad', 'frozen_bias', 'trained_bias'])
+def test_cpu_attention_kernel_follows_the_bias_gradient(case, monkeypatch):
+    """On CPU, ``scaled_dot_product_attention`` runs where the bias needs no
+    gradient (the teacher under ``no_grad``, a frozen table) and the
+    explicit matmul-softmax-matmul where it does; both equal the stock
+    attention, forward and backward."""
+    import torch.nn.functional as F
+    cfg = tiny_conmim_cfg('vit-s_300e.py', img_size=64).model.backbone
+    stock = build(dict(without(cfg, 'attention', 'with_cp'),
+                       type='BEiTPretrainViT'))
+    fast = build(cfg)
+    for model in (stock, fast):
+        table = model.rel_pos_bias.relative_position_bias_table
+        with torch.no_grad():
+            table.copy_(torch.linspace(-2, 2, table.numel()).view_as(table))
+        table.requires_grad_(case != 'frozen_bias')
+    calls = []
+    sdpa = F.scaled_dot_product_attention
+    monkeypatch.setattr(F, 'scaled_dot_product_attention',
+                        lambda *a, **k: calls.append(1) or sdpa(*a, **k))
+    images = torch.randn(2, 3, 64, 64)
+    mask = torch.rand(2, 4, 4) < 0.75
+    if case == 'no_grad':
+        with torch.no_grad():
+            out, ref = fast(images, mask)[0], stock(images, mask)[0]
+        assert (out - ref).abs().max().item() <= 1e-5
+    else:
+        assert_close(forward_backward(fast, images, mask),
+                     forward_backward(stock, images, mask))
+    assert len(calls) == (0 if case == 'trained_bias' else 2)
+
+
 def test_finetune_backbone_equals_stock():
     """The ImageNet fine-tuning backbone (per-block relative position
     tables) in train mode (drop path off for a deterministic comparison)."""

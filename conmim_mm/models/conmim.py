@@ -115,10 +115,12 @@ class ConMIM(BaseSelfSupervisor):
         self._stats_before = [b.clone() for b in self._batch_norm_stats()]
         mask = torch.stack([sample.mask for sample in data_samples])
         mask = mask.flatten(1).bool()
-        student = self._project(self.backbone, self.neck, inputs[0], mask)
+        # teacher first: its temporaries are freed before the student's
+        # activations (kept for backward) pile up, which lowers the peak
         with torch.no_grad():
             teacher = self._project(self.teacher.backbone, self.teacher.neck,
                                     inputs[1], None)
+        student = self._project(self.backbone, self.neck, inputs[0], mask)
         return self.head.loss(student, teacher, mask)
 
     def parse_losses(
@@ -197,6 +199,6 @@ class ConMIM(BaseSelfSupervisor):
         grad_norm = hub.log_scalars.get('train/grad_norm')
         check_finite_parameters(
             student, None if grad_norm is None else grad_norm.current())
-        torch._foreach_mul_(teacher, momentum)
-        torch._foreach_add_(teacher, student, alpha=1 - momentum)
+        # teacher + (1 - m) * (student - teacher): one pass over the weights
+        torch._foreach_lerp_(teacher, student, 1 - momentum)
         return momentum
