@@ -108,6 +108,23 @@ def test_momentum_update_follows_the_cosine_schedule():
     assert torch.all(model.teacher.neck.bn0.running_mean == 7.0)
 
 
+def test_momentum_update_is_the_weighted_mean_for_every_parameter():
+    """``m * teacher + (1 - m) * student`` over all 2 x N parameter tensors
+    (random values, fp32), within float rounding of the formula."""
+    model = build_conmim(tiny_conmim_cfg('vit-b_800e.py', img_size=64))
+    torch.manual_seed(0)
+    with torch.no_grad():
+        for param in model.parameters():
+            param.normal_()
+    teacher, student = model._parameter_pairs()
+    expected = [0.996 * t + 0.004 * s for t, s in zip(teacher, student)]
+    set_iteration(0, 100)
+    assert model.momentum_update() == pytest.approx(0.996, abs=1e-12)
+    assert len(teacher) == len(student) > 0
+    for updated, want in zip(teacher, expected):
+        assert torch.allclose(updated, want, rtol=0, atol=1e-6)
+
+
 def test_momentum_outside_range_is_rejected():
     cfg = tiny_conmim_cfg('vit-b_800e.py', img_size=64)
     cfg.model.teacher_momentum = 1.0
