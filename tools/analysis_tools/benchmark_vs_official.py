@@ -6,8 +6,9 @@ pair trained by the official ``engine_for_pretraining.train_one_epoch``
 (AdamW over ``optim_factory.get_parameter_groups``, ``NativeScaler``, fp16
 autocast on CUDA, per-parameter momentum loop), and times them on the same
 synthetic views and mask, alternating ``--repeats`` rounds of ours and
-theirs so that load on the machine hits both alike. The official code is
-not part of this project; check it out and pass its folder::
+theirs (each first in every other round) so that load on the machine hits
+both alike. The official code is not part of this project; check it out and
+pass its folder::
 
     git clone https://github.com/TencentARC/ConMIM /tmp/ConMIM
     python tools/analysis_tools/benchmark_vs_official.py \
@@ -184,10 +185,17 @@ def main() -> None:
     times = dict(ours=[], official=[])
     bench.time_steps(lambda: ours(query, key, mask), 0, args.warmup, device)
     theirs.run(official_batch, args.warmup)
-    for _ in range(args.repeats):
-        times['ours'] += bench.time_steps(
-            lambda: ours(query, key, mask), args.steps, 0, device)
-        times['official'] += theirs.run(official_batch, args.steps)
+    runs = dict(
+        ours=lambda: bench.time_steps(
+            lambda: ours(query, key, mask), args.steps, 0, device),
+        official=lambda: theirs.run(official_batch, args.steps))
+    for round_ in range(args.repeats):
+        # ABBA order: each goes first in every other round, so neither
+        # always inherits the other's freed memory and warm caches
+        order = ('ours', 'official') if round_ % 2 == 0 else ('official',
+                                                              'ours')
+        for name in order:
+            times[name] += runs[name]()
 
     results = {}
     peak = bench.peak_tflops(device, amp)
