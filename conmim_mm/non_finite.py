@@ -13,6 +13,8 @@ import torch
 import torch.distributed as dist
 from mmengine.logging import MessageHub
 
+from .norms import sum_of_squares
+
 
 class NonFiniteError(RuntimeError):
     """Training met a NaN/Inf.
@@ -87,8 +89,9 @@ def check_finite_parameters(params: List[torch.Tensor],
                             grad_norm: Optional[float] = None) -> None:
     """Raise :class:`NonFiniteError` if any of ``params`` holds a NaN/Inf.
 
-    One fused ``torch._foreach_norm`` pass; the gradients are all-reduced by
-    DDP, so every rank reaches the same verdict without communication.
+    One pass over the weights (:func:`conmim_mm.norms.sum_of_squares`); the
+    gradients are all-reduced by DDP, so every rank reaches the same verdict
+    without communication.
 
     Args:
         params (list[torch.Tensor]): The student's parameters after the
@@ -99,8 +102,7 @@ def check_finite_parameters(params: List[torch.Tensor],
     Raises:
         NonFiniteError: With ``weights_finite=False``.
     """
-    norms = torch._foreach_norm(params)
-    if bool(torch.isfinite(torch.stack(norms)).all()):
+    if bool(torch.isfinite(sum_of_squares(params))):
         return
     norm = '' if grad_norm is None else f' (gradient norm {grad_norm:g})'
     raise NonFiniteError(

@@ -127,7 +127,9 @@ def test_mmseg_layout_loads_into_mmseg_beit(pretrained, tmp_path):
         feature = beit(images)[0]  # (B, C, 4, 4)
     teacher = _teacher_tokens(model, images)[:, 1:]
     expected = teacher.transpose(1, 2).reshape(2, 32, 4, 4)
-    assert torch.allclose(feature, expected, atol=1e-5)
+    # fp32 rounding of two attention kernels (mmseg's explicit one, our
+    # flash one) through two blocks: about 1e-5 on features up to 1.2
+    assert torch.allclose(feature, expected, atol=3e-5)
 
 
 def test_resized_export_for_a_larger_input(pretrained, tmp_path):

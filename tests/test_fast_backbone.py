@@ -5,7 +5,9 @@ with the relative position bias as additive mask, optional activation
 checkpointing) against mmpretrain's ``BEiTPretrainViT`` / ``BEiTViT``, built
 from the real configs with a tiny ViT, in fp32 on CPU.
 """
+import math
 import os.path as osp
+from typing import Optional
 
 import pytest
 import torch
@@ -59,16 +61,14 @@ def assert_close(ours, stock, tol=1e-5):
 @pytest.mark.parametrize('with_cp', [False, True])
 def test_pretrain_backbone_equals_stock(with_cp):
     """Masked and unmasked forward and backward of the pre-training
-    backbone; the initial weights are identical, too."""
+    backbone, from the same weights (same state-dict keys)."""
     cfg = tiny_conmim_cfg('vit-s_300e.py', img_size=64).model.backbone
     assert cfg.type == 'FastBEiTPretrainViT' and cfg.attention == 'sdpa'
     stock = build(dict(without(cfg, 'attention', 'with_cp'), type='BEiTPretrainViT'))
     fast = build(dict(cfg, with_cp=with_cp))
     assert type(fast.layers[0].attn).__name__ == 'SDPABEiTAttention'
-    stock_state, fast_state = stock.state_dict(), fast.state_dict()
-    assert stock_state.keys() == fast_state.keys()
-    assert all(torch.equal(stock_state[k], fast_state[k])
-               for k in stock_state)
+    assert stock.state_dict().keys() == fast.state_dict().keys()
+    fast.load_state_dict(stock.state_dict())
     # a non-trivial shared bias
     with torch.no_grad():
         for model in (stock, fast):
@@ -94,6 +94,7 @@ def test_cpu_attention_kernel_follows_the_bias_gradient(case, monkeypatch):
     stock = build(dict(without(cfg, 'attention', 'with_cp'),
                        type='BEiTPretrainViT'))
     fast = build(cfg)
+    fast.load_state_dict(stock.state_dict())
     for model in (stock, fast):
         table = model.rel_pos_bias.relative_position_bias_table
         with torch.no_grad():
@@ -136,10 +137,13 @@ def test_finetune_backbone_equals_stock():
                  forward_backward(stock, images))
 
 
-def one_iteration(cfg, seed: int = 0) -> tuple:
-    """Loss and student gradients of one ConMIM iteration of ``cfg``."""
+def one_iteration(cfg, seed: int = 0, state: Optional[dict] = None) -> tuple:
+    """Loss and student gradients of one ConMIM iteration of ``cfg``, from
+    its initial weights or from ``state``."""
     torch.manual_seed(seed)
     model = build_conmim(cfg)
+    if state is not None:
+        model.load_state_dict(state)
     model.train()
     query, key, mask = synthetic_views(2, 64, 16, torch.device('cpu'))
     from mmpretrain.structures import DataSample
@@ -158,15 +162,17 @@ def one_iteration(cfg, seed: int = 0) -> tuple:
 @pytest.mark.parametrize('with_cp', [False, True])
 def test_conmim_loss_equals_stock(with_cp):
     """Whole ConMIM loss and gradients: fast backbone (+ checkpointing) vs
-    mmpretrain's BEiTPretrainViT, from the same seed."""
+    mmpretrain's BEiTPretrainViT, from the same weights."""
     cfg = tiny_conmim_cfg('vit-b_300e.py', img_size=64)
     fast = Config(cfg.to_dict())
     fast.model.backbone.with_cp = with_cp
     stock = Config(cfg.to_dict())
     stock.model.backbone = dict(
         without(cfg.model.backbone, 'attention', 'with_cp'), type='BEiTPretrainViT')
-    fast_loss, fast_grads = one_iteration(fast)
-    stock_loss, stock_grads = one_iteration(stock)
+    torch.manual_seed(0)
+    initial = build_conmim(stock).state_dict()
+    stock_loss, stock_grads = one_iteration(stock, state=initial)
+    fast_loss, fast_grads = one_iteration(fast, state=initial)
     assert abs(fast_loss - stock_loss) <= 1e-5
     assert_close((torch.zeros(1), fast_grads), (torch.zeros(1), stock_grads))
 
@@ -204,6 +210,7 @@ def test_cls_attention_of_fused_backbone():
     fast = build(cfg)
     stock = build(dict(without(cfg, 'attention', 'with_cp'),
                        type='BEiTPretrainViT'))
+    fast.load_state_dict(stock.state_dict())
     fast.eval()  # mmpretrain's train() returns None
     stock.eval()
     images = torch.randn(2, 3, 64, 64)
@@ -211,3 +218,80 @@ def test_cls_attention_of_fused_backbone():
     assert maps.shape == (2, 2, 4, 4)
     assert torch.allclose(maps, cls_attention(stock, images), atol=1e-6)
     assert type(fast.layers[-1].attn).__name__ == 'SDPABEiTAttention'
+
+
+def test_pretraining_starts_from_the_official_initialisation():
+    """ViT-S of the published config, drawn as the official pre-training
+    code draws it: every linear layer of the blocks and the projector, the
+    patch embedding and the cls/mask tokens normal with std 0.02 truncated
+    to [-0.02, 0.02] (std 0.0108), zero biases, the attention output and
+    second MLP weights of block ``l`` divided by sqrt(2 l). (mmpretrain's
+    block alone would re-draw its MLP Xavier-uniform, std 0.032 for the
+    first layer, and truncate at +-2 elsewhere, std 0.02.)"""
+    truncated_std = 0.02 * 0.53956  # N(0, 1) truncated to [-1, 1]
+    cfg = Config.fromfile(osp.join(ROOT, 'configs', 'conmim',
+                                   'vit-s_300e.py'))
+    torch.manual_seed(0)
+    model = build_conmim(cfg)
+
+    def check(name, weight, divisor=1.0, rel=0.03):
+        weight = weight.detach() * divisor
+        assert weight.std().item() == pytest.approx(truncated_std,
+                                                    rel=rel), name
+        assert weight.abs().max().item() <= 0.02 + 1e-7, name
+
+    backbone, neck = model.backbone, model.neck
+    check('patch_embed', backbone.patch_embed.projection.weight)
+    assert not backbone.patch_embed.projection.bias.any()
+    check('cls_token', backbone.cls_token, rel=0.15)  # 384 values
+    check('mask_token', backbone.mask_token, rel=0.15)
+    for depth, layer in enumerate(backbone.layers, start=1):
+        linears = dict(qkv=(layer.attn.qkv, 1.0),
+                       proj=(layer.attn.proj, math.sqrt(2.0 * depth)),
+                       fc1=(layer.ffn.layers[0][0], 1.0),
+                       fc2=(layer.ffn.layers[1], math.sqrt(2.0 * depth)))
+        for name, (linear, divisor) in linears.items():
+            check(f'{name} of block {depth}', linear.weight, divisor)
+            if linear.bias is not None:
+                assert not linear.bias.any(), (depth, name)
+    for name in ('fc0', 'fc1', 'fc2'):
+        check(f'projector {name}', getattr(neck, name).weight)
+    # the teacher starts as the same weights
+    for (name, student), teacher in zip(
+            model.backbone.state_dict().items(),
+            model.teacher.backbone.state_dict().values()):
+        assert torch.equal(student, teacher), name
+
+
+@pytest.mark.parametrize('bias_shape', [(1, 3, 17, 17), (3, 17, 17),
+                                        (2, 3, 17, 17)])
+def test_biased_attention_matches_autograd_in_float64(bias_shape):
+    """The CPU attention with a trainable bias (hand-written backward)
+    against PyTorch's autograd of ``softmax(scale q k^T + bias) v`` from the
+    packed qkv, and ``torch.autograd.gradcheck`` of its own gradients."""
+    from conmim_mm.models.biased_attention import biased_attention
+    torch.manual_seed(0)
+    batch, length, heads, dims = 2, 17, 3, 8
+    scale = dims**-0.5
+    qkv = torch.randn(batch, length, 3 * heads * dims, dtype=torch.float64,
+                      requires_grad=True)
+    bias = torch.randn(bias_shape, dtype=torch.float64, requires_grad=True)
+
+    def reference(qkv, bias):
+        query, key, value = qkv.view(batch, length, 3, heads,
+                                     dims).permute(2, 0, 3, 1, 4).unbind(0)
+        probs = ((query * scale) @ key.transpose(-1, -2) + bias).softmax(-1)
+        return (probs @ value).transpose(1, 2).reshape(batch, length, -1)
+
+    weights = torch.randn(batch, length, heads * dims, dtype=torch.float64)
+    grads = torch.autograd.grad(
+        (biased_attention(qkv, bias, heads, scale) * weights).sum(),
+        (qkv, bias))
+    ref_grads = torch.autograd.grad((reference(qkv, bias) * weights).sum(),
+                                    (qkv, bias))
+    for grad, ref in zip(grads, ref_grads):
+        assert grad.shape == ref.shape
+        assert (grad - ref).abs().max().item() < 1e-12
+    assert torch.autograd.gradcheck(
+        lambda qkv, bias: biased_attention(qkv, bias, heads, scale),
+        (qkv, bias))

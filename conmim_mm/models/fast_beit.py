@@ -11,6 +11,8 @@ from typing import Optional
 
 import torch
 import torch.nn as nn
+from mmengine.model import BaseModule
+from mmengine.model.weight_init import trunc_normal_
 from mmpretrain.models.backbones.beit import (BEiTTransformerEncoderLayer,
                                               BEiTViT)
 from mmpretrain.models.selfsup.beit import BEiTPretrainViT
@@ -23,12 +25,31 @@ from .sdpa_attention import SDPABEiTAttention
 ATTENTIONS = {'stock': None, 'sdpa': SDPABEiTAttention}
 
 
-class CheckpointedBEiTLayer(BEiTTransformerEncoderLayer):
-    """A BEiT transformer block whose activations are recomputed in the
-    backward pass (``torch.utils.checkpoint``) when ``with_cp`` is set and
-    gradients are needed."""
+class FastBEiTLayer(BEiTTransformerEncoderLayer):
+    """A BEiT transformer block with one-op layer-scale residuals and
+    optional activation checkpointing.
+
+    With ``fused_residual`` set, ``x + gamma * f(x)`` is one
+    ``torch.addcmul`` instead of a multiply and an add, each writing a
+    (B, N, C) tensor, wherever drop path is off (its rate is 0 or the block
+    is in eval mode); otherwise the block computes as mmpretrain's. With
+    ``with_cp`` set and gradients needed, the block's activations are
+    recomputed in the backward pass (``torch.utils.checkpoint``).
+    """
 
     with_cp = False
+    fused_residual = True
+
+    def init_weights(self) -> None:
+        """Leave the feed-forward layers to the backbone's ``init_cfg``.
+
+        mmpretrain's block re-draws them after the backbone's ``init_cfg``
+        ran (Xavier-uniform weights, N(0, 1e-6) biases). BEiT and the
+        official ConMIM code initialise every linear layer of the block
+        alike: truncated normal, std 0.02, zero bias (``TruncNormal`` in our
+        configs), which this keeps.
+        """
+        BaseModule.init_weights(self)
 
     def forward(self, x: torch.Tensor,
                 rel_pos_bias: Optional[torch.Tensor]) -> torch.Tensor:
@@ -43,8 +64,20 @@ class CheckpointedBEiTLayer(BEiTTransformerEncoderLayer):
         """
         if self.with_cp and torch.is_grad_enabled() and x.requires_grad:
             return checkpoint(
-                super().forward, x, rel_pos_bias, use_reentrant=False)
-        return super().forward(x, rel_pos_bias)
+                self._block, x, rel_pos_bias, use_reentrant=False)
+        return self._block(x, rel_pos_bias)
+
+    def _block(self, x: torch.Tensor,
+               rel_pos_bias: Optional[torch.Tensor]) -> torch.Tensor:
+        """The block's computation (see :meth:`forward`)."""
+        drop_path_off = not self.training or getattr(
+            self.drop_path, 'drop_prob', 0.) == 0
+        if not (self.fused_residual and drop_path_off
+                and self.gamma_1 is not None):
+            return super().forward(x, rel_pos_bias)
+        x = torch.addcmul(
+            x, self.gamma_1, self.attn(self.ln1(x), rel_pos_bias=rel_pos_bias))
+        return torch.addcmul(x, self.gamma_2, self.ffn(self.ln2(x)))
 
 
 def speed_up_layers(layers: nn.ModuleList, attention: str, with_cp: bool,
@@ -53,13 +86,15 @@ def speed_up_layers(layers: nn.ModuleList, attention: str, with_cp: bool,
     optional ``torch.compile``.
 
     The blocks keep their parameters; only the classes of the block and its
-    attention change (neither adds state), so weights, initialisation and
-    the random stream stay those of the stock backbone.
+    attention change (neither adds state), so checkpoints move freely
+    between the stock and the fast blocks. The fast block leaves its MLP to
+    the backbone's ``init_cfg`` (see :meth:`FastBEiTLayer.init_weights`).
 
     Args:
         layers (nn.ModuleList): ``BEiTTransformerEncoderLayer`` blocks.
-        attention (str): ``'sdpa'`` (``scaled_dot_product_attention``) or
-            ``'stock'`` (mmpretrain's matmul-softmax-matmul).
+        attention (str): ``'sdpa'`` (``scaled_dot_product_attention``,
+            fused residuals) or ``'stock'`` (mmpretrain's arithmetic:
+            matmul-softmax-matmul, multiply-then-add residuals).
         with_cp (bool): Recompute each block's activations in the backward.
         compile_blocks (bool): ``torch.compile`` every block (one compiled
             graph serves all blocks of one shape).
@@ -68,8 +103,9 @@ def speed_up_layers(layers: nn.ModuleList, attention: str, with_cp: bool,
         raise ConfigError(f'backbone.attention must be one of '
                           f'{sorted(ATTENTIONS)}, got {attention!r}')
     for layer in layers:
-        layer.__class__ = CheckpointedBEiTLayer
+        layer.__class__ = FastBEiTLayer
         layer.with_cp = with_cp
+        layer.fused_residual = attention != 'stock'
         if ATTENTIONS[attention] is not None:
             layer.attn.__class__ = ATTENTIONS[attention]
         if compile_blocks:
@@ -98,7 +134,22 @@ class FastLayersMixin:
 @MODELS.register_module()
 class FastBEiTPretrainViT(FastLayersMixin, BEiTPretrainViT):
     """``BEiTPretrainViT`` (pre-training) with selectable attention,
-    checkpointing and compilation; arguments as :class:`FastLayersMixin`."""
+    checkpointing and compilation; arguments as :class:`FastLayersMixin`.
+
+    The cls and mask tokens start as in the official BEiT/ConMIM
+    pre-training code: normal with std 0.02 truncated to [-0.02, 0.02]
+    (mmpretrain truncates at +-2, 100 standard deviations).
+    """
+
+    def init_weights(self) -> None:
+        """mmpretrain's initialisation, then the tokens as above (unless
+        the ``init_cfg`` loads a checkpoint)."""
+        super().init_weights()
+        if (isinstance(self.init_cfg, dict)
+                and self.init_cfg.get('type') == 'Pretrained'):
+            return
+        for token in (self.cls_token, self.mask_token):
+            trunc_normal_(token, std=0.02, a=-0.02, b=0.02)
 
 
 @MODELS.register_module()

@@ -5,6 +5,8 @@ import torch
 import torch.nn.functional as F
 from mmpretrain.models.utils.attention import BEiTAttention
 
+from .biased_attention import biased_attention
+
 
 class SDPABEiTAttention(BEiTAttention):
     """mmpretrain's ``BEiTAttention`` computed by
@@ -17,13 +19,14 @@ class SDPABEiTAttention(BEiTAttention):
     for the backward. Parameters, buffers and state-dict keys are those of
     ``BEiTAttention``; the outputs equal its outputs up to float rounding.
 
-    On CPU, when the bias needs a gradient (training), the attention is
-    computed explicitly (matmul, softmax, matmul) instead: PyTorch's CPU
-    flash kernel gives no gradient for the mask, and the math fallback
-    ``scaled_dot_product_attention`` would take is slower than the explicit
-    path (ViT-S/16, batch 8, forward and backward: 13.3 ms per block against
-    11 ms). Without a bias gradient (the teacher) the CPU flash kernel is the
-    fastest (3.0 ms per block against 3.9 ms). CUDA's memory-efficient
+    On CPU, when the bias needs a gradient (training) and there is no
+    attention dropout, :func:`~conmim_mm.models.biased_attention.biased_attention`
+    computes it instead: PyTorch's CPU flash kernel gives no gradient for
+    the mask, and the math fallback ``scaled_dot_product_attention`` would
+    take is slower (ViT-S/16, batch 8, forward and backward of one block's
+    attention: about 12 ms against 10 ms). Without a bias gradient (the
+    teacher) the CPU flash kernel is the fastest (3.0 ms per block against
+    3.9 ms for an explicit matmul-softmax-matmul). CUDA's memory-efficient
     kernel gives the bias its gradient, so CUDA always takes SDPA.
     """
 
@@ -46,9 +49,6 @@ class SDPABEiTAttention(BEiTAttention):
             qkv = F.linear(x, self.qkv.weight, qkv_bias)
         else:
             qkv = self.qkv(x)
-        # (3, B, H, N, C/H)
-        qkv = qkv.reshape(batch, length, 3, self.num_heads,
-                          -1).permute(2, 0, 3, 1, 4)
         bias = rel_pos_bias
         if self.relative_position_bias_table is not None:
             height, width = self.window_size
@@ -60,29 +60,16 @@ class SDPABEiTAttention(BEiTAttention):
         if bias is not None:
             # (1, H, N, N), in the dtype of q under autocast
             bias = bias.unsqueeze(0).to(qkv.dtype)
-        if (x.device.type == 'cpu' and bias is not None
+        dropout = self.attn_drop.p if self.training else 0.
+        if (x.device.type == 'cpu' and bias is not None and dropout == 0
                 and bias.requires_grad and torch.is_grad_enabled()):
-            x = self._explicit_attention(*qkv.unbind(0), bias)
+            x = biased_attention(qkv, bias, self.num_heads, self.scale)
         else:
+            # (3, B, H, N, C/H)
+            qkv = qkv.reshape(batch, length, 3, self.num_heads,
+                              -1).permute(2, 0, 3, 1, 4)
             x = F.scaled_dot_product_attention(
-                *qkv.unbind(0), attn_mask=bias,
-                dropout_p=self.attn_drop.p if self.training else 0.,
+                *qkv.unbind(0), attn_mask=bias, dropout_p=dropout,
                 scale=self.scale)
-        x = x.transpose(1, 2).reshape(batch, length, channels)
+            x = x.transpose(1, 2).reshape(batch, length, channels)
         return self.proj_drop(self.proj(x))
-
-    def _explicit_attention(self, query: torch.Tensor, key: torch.Tensor,
-                            value: torch.Tensor,
-                            bias: torch.Tensor) -> torch.Tensor:
-        """``softmax(scale * q k^T + bias) v``, each step a PyTorch op.
-
-        Args:
-            query, key, value (torch.Tensor): (B, H, N, C/H).
-            bias (torch.Tensor): (1, H, N, N).
-
-        Returns:
-            torch.Tensor: (B, H, N, C/H).
-        """
-        attn = (query * self.scale) @ key.transpose(-2, -1)
-        attn = self.attn_drop((attn + bias).softmax(dim=-1))
-        return attn @ value

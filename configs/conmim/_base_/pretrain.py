@@ -111,9 +111,14 @@ model = dict(
         use_rel_pos_bias=False,
         use_shared_rel_pos_bias=True,
         layer_scale_init_value=0.1,
+        # as the official pre-training code: normal with std 0.02 truncated
+        # to [-0.02, 0.02] (its std is 0.0108), zero biases; the cls and
+        # mask tokens are drawn alike (FastBEiTPretrainViT)
         init_cfg=[
-            dict(type='TruncNormal', std=0.02, layer='Linear'),
-            dict(type='TruncNormal', std=0.02, layer='Conv2d'),
+            dict(type='TruncNormal', std=0.02, a=-0.02, b=0.02,
+                 layer='Linear'),
+            dict(type='TruncNormal', std=0.02, a=-0.02, b=0.02,
+                 layer='Conv2d'),
             dict(type='Constant', layer='LayerNorm', val=1.0, bias=0.0)
         ]),
     # projector on every token: Linear-BN-ReLU-Linear-BN-ReLU-Linear-BN,
@@ -130,7 +135,8 @@ model = dict(
         with_avg_pool=False,
         norm_cfg=dict(type='BN1d'),  # per-device BN; SyncBN selectable
         init_cfg=[
-            dict(type='TruncNormal', std=0.02, layer='Linear'),
+            dict(type='TruncNormal', std=0.02, a=-0.02, b=0.02,
+                 layer='Linear'),
             dict(type='Constant', val=1, layer=['_BatchNorm'])
         ]),
     head=dict(type='ConMIMHead', temperature=0.1),
