@@ -295,3 +295,22 @@ def test_biased_attention_matches_autograd_in_float64(bias_shape):
     assert torch.autograd.gradcheck(
         lambda qkv, bias: biased_attention(qkv, bias, heads, scale),
         (qkv, bias))
+
+
+def test_scaled_residual_matches_autograd_in_float64():
+    """``x + gamma * y`` as one op: value and the three gradients equal
+    autograd's of the multiply-then-add, and gradcheck passes."""
+    from conmim_mm.models.scaled_residual import scaled_residual
+    torch.manual_seed(0)
+    x, y = (torch.randn(2, 5, 4, dtype=torch.float64, requires_grad=True)
+            for _ in range(2))
+    gamma = torch.randn(4, dtype=torch.float64, requires_grad=True)
+    weights = torch.randn(2, 5, 4, dtype=torch.float64)
+    out = scaled_residual(x, gamma, y)
+    ref = x + gamma * y
+    assert (out - ref).abs().max().item() < 1e-12  # a fused multiply-add
+    grads = torch.autograd.grad((out * weights).sum(), (x, gamma, y))
+    ref_grads = torch.autograd.grad((ref * weights).sum(), (x, gamma, y))
+    for grad, expected in zip(grads, ref_grads):
+        assert (grad - expected).abs().max().item() < 1e-12
+    assert torch.autograd.gradcheck(scaled_residual, (x, gamma, y))

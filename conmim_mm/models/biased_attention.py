@@ -65,8 +65,10 @@ class _BiasedAttention(torch.autograd.Function):
                                           head_dims)
             packed = grad_qkv.permute(2, 0, 3, 1, 4)  # (3, B, H, N, C/H)
             shape = (batch, num_heads, length, head_dims)
-            torch.mul(torch.bmm(grad_scores, key).view(shape), ctx.scale,
-                      out=packed[0])
+            # the scale as the product's alpha, then one strided copy each
+            packed[0].copy_(
+                torch.baddbmm(grad_scores.new_empty(query.shape), grad_scores,
+                              key, beta=0, alpha=ctx.scale).view(shape))
             packed[1].copy_(
                 torch.bmm(grad_scores.transpose(1, 2), query).view(shape))
             packed[2].copy_(grad_value.view(shape))

@@ -20,6 +20,7 @@ from mmpretrain.registry import MODELS
 from torch.utils.checkpoint import checkpoint
 
 from ..config_check import ConfigError
+from .scaled_residual import scaled_residual
 from .sdpa_attention import SDPABEiTAttention
 
 ATTENTIONS = {'stock': None, 'sdpa': SDPABEiTAttention}
@@ -29,9 +30,10 @@ class FastBEiTLayer(BEiTTransformerEncoderLayer):
     """A BEiT transformer block with one-op layer-scale residuals and
     optional activation checkpointing.
 
-    With ``fused_residual`` set, ``x + gamma * f(x)`` is one
-    ``torch.addcmul`` instead of a multiply and an add, each writing a
-    (B, N, C) tensor, wherever drop path is off (its rate is 0 or the block
+    With ``fused_residual`` set, ``x + gamma * f(x)`` is one op
+    (:func:`~conmim_mm.models.scaled_residual.scaled_residual`) instead of a
+    multiply and an add, each writing a (B, N, C) tensor, wherever drop path
+    is off (its rate is 0 or the block
     is in eval mode); otherwise the block computes as mmpretrain's. With
     ``with_cp`` set and gradients needed, the block's activations are
     recomputed in the backward pass (``torch.utils.checkpoint``).
@@ -75,9 +77,9 @@ class FastBEiTLayer(BEiTTransformerEncoderLayer):
         if not (self.fused_residual and drop_path_off
                 and self.gamma_1 is not None):
             return super().forward(x, rel_pos_bias)
-        x = torch.addcmul(
+        x = scaled_residual(
             x, self.gamma_1, self.attn(self.ln1(x), rel_pos_bias=rel_pos_bias))
-        return torch.addcmul(x, self.gamma_2, self.ffn(self.ln2(x)))
+        return scaled_residual(x, self.gamma_2, self.ffn(self.ln2(x)))
 
 
 def speed_up_layers(layers: nn.ModuleList, attention: str, with_cp: bool,
