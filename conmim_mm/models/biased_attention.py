@@ -23,8 +23,8 @@ class _BiasedAttention(torch.autograd.Function):
                 scale: float) -> torch.Tensor:
         batch, length, channels = qkv.shape
         head_dims = channels // (3 * num_heads)
-        heads = qkv.view(batch, length, 3, num_heads,
-                         head_dims).permute(2, 0, 3, 1, 4)
+        heads = qkv.reshape(batch, length, 3, num_heads,
+                            head_dims).permute(2, 0, 3, 1, 4)
         # (B*H, N, C/H) each, contiguous; the scale goes into the copy of q
         query = (heads[0] * scale).reshape(-1, length, head_dims)
         key = heads[1].reshape(-1, length, head_dims)

@@ -33,10 +33,10 @@ class FastBEiTLayer(BEiTTransformerEncoderLayer):
     With ``fused_residual`` set, ``x + gamma * f(x)`` is one op
     (:func:`~conmim_mm.models.scaled_residual.scaled_residual`) instead of a
     multiply and an add, each writing a (B, N, C) tensor, wherever drop path
-    is off (its rate is 0 or the block
-    is in eval mode); otherwise the block computes as mmpretrain's. With
-    ``with_cp`` set and gradients needed, the block's activations are
-    recomputed in the backward pass (``torch.utils.checkpoint``).
+    is off (its rate is 0 or the block is in eval mode); otherwise the block
+    computes as mmpretrain's. With ``with_cp`` set and gradients needed, the
+    block's activations are recomputed in the backward pass
+    (``torch.utils.checkpoint``).
     """
 
     with_cp = False
@@ -48,8 +48,8 @@ class FastBEiTLayer(BEiTTransformerEncoderLayer):
         mmpretrain's block re-draws them after the backbone's ``init_cfg``
         ran (Xavier-uniform weights, N(0, 1e-6) biases). BEiT and the
         official ConMIM code initialise every linear layer of the block
-        alike: truncated normal, std 0.02, zero bias (``TruncNormal`` in our
-        configs), which this keeps.
+        alike (our pre-training configs: ``TruncNormal``, std 0.02
+        truncated to [-0.02, 0.02], zero bias), which this keeps.
         """
         BaseModule.init_weights(self)
 
