@@ -265,10 +265,12 @@ def test_pretraining_starts_from_the_official_initialisation():
 
 @pytest.mark.parametrize('bias_shape', [(1, 3, 17, 17), (3, 17, 17),
                                         (2, 3, 17, 17)])
-def test_biased_attention_matches_autograd_in_float64(bias_shape):
+@pytest.mark.parametrize('qv_bias', [False, True])
+def test_biased_attention_matches_autograd_in_float64(bias_shape, qv_bias):
     """The CPU attention with a trainable bias (hand-written backward)
     against PyTorch's autograd of ``softmax(scale q k^T + bias) v`` from the
-    packed qkv, and ``torch.autograd.gradcheck`` of its own gradients."""
+    packed qkv (plus the query and value biases BEiT adds to it), and
+    ``torch.autograd.gradcheck`` of its own gradients."""
     from conmim_mm.models.biased_attention import biased_attention
     torch.manual_seed(0)
     batch, length, heads, dims = 2, 17, 3, 8
@@ -276,25 +278,31 @@ def test_biased_attention_matches_autograd_in_float64(bias_shape):
     qkv = torch.randn(batch, length, 3 * heads * dims, dtype=torch.float64,
                       requires_grad=True)
     bias = torch.randn(bias_shape, dtype=torch.float64, requires_grad=True)
+    inputs = [qkv, bias]
+    if qv_bias:
+        inputs += [torch.randn(heads * dims, dtype=torch.float64,
+                               requires_grad=True) for _ in range(2)]
 
-    def reference(qkv, bias):
+    def reference(qkv, bias, q_bias=None, v_bias=None):
+        if q_bias is not None:
+            qkv = qkv + torch.cat((q_bias, torch.zeros_like(q_bias), v_bias))
         query, key, value = qkv.view(batch, length, 3, heads,
                                      dims).permute(2, 0, 3, 1, 4).unbind(0)
         probs = ((query * scale) @ key.transpose(-1, -2) + bias).softmax(-1)
         return (probs @ value).transpose(1, 2).reshape(batch, length, -1)
 
+    def ours(qkv, bias, *qv):
+        return biased_attention(qkv, bias, heads, scale, *qv)
+
     weights = torch.randn(batch, length, heads * dims, dtype=torch.float64)
-    grads = torch.autograd.grad(
-        (biased_attention(qkv, bias, heads, scale) * weights).sum(),
-        (qkv, bias))
-    ref_grads = torch.autograd.grad((reference(qkv, bias) * weights).sum(),
-                                    (qkv, bias))
+    grads = torch.autograd.grad((ours(*inputs) * weights).sum(), inputs)
+    ref_grads = torch.autograd.grad((reference(*inputs) * weights).sum(),
+                                    inputs)
+    assert len(grads) == (4 if qv_bias else 2)
     for grad, ref in zip(grads, ref_grads):
         assert grad.shape == ref.shape
         assert (grad - ref).abs().max().item() < 1e-12
-    assert torch.autograd.gradcheck(
-        lambda qkv, bias: biased_attention(qkv, bias, heads, scale),
-        (qkv, bias))
+    assert torch.autograd.gradcheck(ours, tuple(inputs))
 
 
 def test_scaled_residual_matches_autograd_in_float64():

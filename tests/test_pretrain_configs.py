@@ -47,6 +47,8 @@ def test_published_settings(name):
     optim = cfg.optim_wrapper
     assert optim.type == 'AmpOptimWrapper'
     assert optim.constructor == 'StudentOptimWrapperConstructor'
+    assert optim.optimizer.type == 'GroupMergingAdamW'
+    assert optim.optimizer.fused is True
     assert optim.optimizer.lr == lr
     assert optim.optimizer.betas == (0.9, 0.98)
     assert optim.optimizer.weight_decay == 0.05

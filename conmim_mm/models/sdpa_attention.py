@@ -43,12 +43,6 @@ class SDPABEiTAttention(BEiTAttention):
             torch.Tensor: (B, N, C).
         """
         batch, length, channels = x.shape
-        if self.bias == 'qv_bias':
-            qkv_bias = torch.cat((self.q_bias, torch.zeros_like(self.v_bias),
-                                  self.v_bias))
-            qkv = F.linear(x, self.qkv.weight, qkv_bias)
-        else:
-            qkv = self.qkv(x)
         bias = rel_pos_bias
         if self.relative_position_bias_table is not None:
             height, width = self.window_size
@@ -57,19 +51,33 @@ class SDPABEiTAttention(BEiTAttention):
                 self.relative_position_index.view(-1)].view(
                     tokens, tokens, -1).permute(2, 0, 1)
             bias = own if bias is None else own + bias
-        if bias is not None:
-            # (1, H, N, N), in the dtype of q under autocast
-            bias = bias.unsqueeze(0).to(qkv.dtype)
         dropout = self.attn_drop.p if self.training else 0.
         if (x.device.type == 'cpu' and bias is not None and dropout == 0
                 and bias.requires_grad and torch.is_grad_enabled()):
-            x = biased_attention(qkv, bias, self.num_heads, self.scale)
+            # the query and value biases go in with the head copies
+            if self.bias == 'qv_bias':
+                qkv = F.linear(x, self.qkv.weight)
+                q_bias = self.q_bias.to(qkv.dtype)
+                v_bias = self.v_bias.to(qkv.dtype)
+            else:
+                qkv, q_bias, v_bias = self.qkv(x), None, None
+            x = biased_attention(qkv, bias.unsqueeze(0).to(qkv.dtype),
+                                 self.num_heads, self.scale, q_bias, v_bias)
+            return self.proj_drop(self.proj(x))
+        if self.bias == 'qv_bias':
+            qkv_bias = torch.cat((self.q_bias, torch.zeros_like(self.v_bias),
+                                  self.v_bias))
+            qkv = F.linear(x, self.qkv.weight, qkv_bias)
         else:
-            # (3, B, H, N, C/H)
-            qkv = qkv.reshape(batch, length, 3, self.num_heads,
-                              -1).permute(2, 0, 3, 1, 4)
-            x = F.scaled_dot_product_attention(
-                *qkv.unbind(0), attn_mask=bias, dropout_p=dropout,
-                scale=self.scale)
-            x = x.transpose(1, 2).reshape(batch, length, channels)
+            qkv = self.qkv(x)
+        if bias is not None:
+            # (1, H, N, N), in the dtype of q under autocast
+            bias = bias.unsqueeze(0).to(qkv.dtype)
+        # (3, B, H, N, C/H)
+        qkv = qkv.reshape(batch, length, 3, self.num_heads,
+                          -1).permute(2, 0, 3, 1, 4)
+        x = F.scaled_dot_product_attention(
+            *qkv.unbind(0), attn_mask=bias, dropout_p=dropout,
+            scale=self.scale)
+        x = x.transpose(1, 2).reshape(batch, length, channels)
         return self.proj_drop(self.proj(x))

@@ -148,9 +148,10 @@ optim_wrapper = dict(
     loss_scale='dynamic',
     # optimise the student only (the teacher follows by momentum)
     constructor='StudentOptimWrapperConstructor',
-    # fused: one kernel for the whole update instead of a loop over tensors
+    # AdamW; fused: one kernel per update instead of a loop over tensors,
+    # and one update for all parameter groups with the same settings
     optimizer=dict(
-        type='AdamW', lr=1.5e-3, betas=(0.9, 0.98), eps=1e-8,
+        type='GroupMergingAdamW', lr=1.5e-3, betas=(0.9, 0.98), eps=1e-8,
         weight_decay=0.05, fused=True),
     clip_grad=dict(max_norm=3.0),
     paramwise_cfg=dict(
