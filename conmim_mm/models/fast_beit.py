@@ -79,7 +79,8 @@ class FastBEiTLayer(BEiTTransformerEncoderLayer):
             return super().forward(x, rel_pos_bias)
         x = scaled_residual(
             x, self.gamma_1, self.attn(self.ln1(x), rel_pos_bias=rel_pos_bias))
-        return scaled_residual(x, self.gamma_2, self._feed_forward(self.ln2(x)))
+        return scaled_residual(x, self.gamma_2,
+                               self._feed_forward(self.ln2(x)))
 
     def _feed_forward(self, x: torch.Tensor) -> torch.Tensor:
         """``self.ffn(x)`` without mmcv's deprecated-argument check, which
