@@ -37,8 +37,8 @@ class ConMIM(BaseSelfSupervisor):
     Args:
         backbone (dict): ``BEiTPretrainViT`` config; called as
             ``backbone(x, mask)`` and returning ``(B, 1+N, C)`` tokens.
-        neck (dict): Token-wise projector, e.g. ``NonLinearNeck`` with
-            ``with_avg_pool=False``.
+        neck (dict): Token-wise projector, e.g. ``FastNonLinearNeck`` or
+            ``NonLinearNeck`` with ``with_avg_pool=False``.
         head (dict): ``ConMIMHead`` config.
         teacher_momentum (float): Teacher momentum at the first iteration;
             it follows a cosine to 1.0 at the last. Defaults to 0.996.

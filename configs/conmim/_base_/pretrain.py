@@ -123,8 +123,9 @@ model = dict(
         ]),
     # projector on every token: Linear-BN-ReLU-Linear-BN-ReLU-Linear-BN,
     # D -> 4096 -> 4096 -> 256, no biases, last BN without affine
+    # (mmpretrain's NonLinearNeck; its ReLU backward runs in place)
     neck=dict(
-        type='NonLinearNeck',
+        type='FastNonLinearNeck',
         in_channels=768,
         hid_channels=4096,
         out_channels=256,
