@@ -322,3 +322,48 @@ def test_scaled_residual_matches_autograd_in_float64():
     for grad, expected in zip(grads, ref_grads):
         assert (grad - expected).abs().max().item() < 1e-12
     assert torch.autograd.gradcheck(scaled_residual, (x, gamma, y))
+
+
+def test_visible_patch_embedding_equals_convolution_then_mask_tokens():
+    """On CPU the masked forward projects the visible patches only: the
+    tokens and the gradients of the projection and the mask token equal
+    those of mmpretrain's convolution followed by the mask-token mix."""
+    from conmim_mm.models.masked_patch_embed import embed_visible_patches
+    cfg = tiny_conmim_cfg('vit-s_300e.py', img_size=64).model.backbone
+    backbone = build(cfg)
+    patch_embed, mask_token = backbone.patch_embed, backbone.mask_token
+    images = torch.randn(2, 3, 64, 64)
+    mask = torch.rand(2, 4, 4) < 0.75
+    grad = torch.randn(2, 16, 32)
+    params = (patch_embed.projection.weight, patch_embed.projection.bias,
+              mask_token)
+
+    tokens, grid = embed_visible_patches(patch_embed, mask_token, images,
+                                         mask)
+    assert grid == (4, 4) and tokens.shape == (2, 16, 32)
+    grads = torch.autograd.grad(tokens, params, grad)
+    stock = patch_embed(images)[0]
+    weights = mask.flatten(1).unsqueeze(-1).float()
+    stock = stock * (1 - weights) + mask_token * weights
+    stock_grads = torch.autograd.grad(stock, params, grad)
+    assert (tokens - stock).abs().max().item() < 1e-5
+    assert torch.equal(tokens[mask.flatten(1)],
+                       mask_token.expand(2, 16, 32)[mask.flatten(1)])
+    for mine, theirs in zip(grads, stock_grads):
+        assert (mine - theirs).abs().max().item() < 1e-4
+
+    # the backbone's masked forward takes it (no convolution), and its
+    # unmasked forward (the teacher's) the convolution
+    calls = []
+    patch_embed.register_forward_hook(lambda *args: calls.append(1))
+    backbone(images, mask)
+    assert calls == []
+    backbone(images, None)
+    assert calls == [1]
+
+    # sizes that are not whole patches, or a norm layer: the convolution
+    assert embed_visible_patches(patch_embed, mask_token,
+                                 torch.randn(2, 3, 60, 64), mask) is None
+    patch_embed.norm = torch.nn.LayerNorm(32)
+    assert embed_visible_patches(patch_embed, mask_token, images,
+                                 mask) is None

@@ -7,7 +7,7 @@ config options: the attention kernel, activation checkpointing and
 same state-dict keys, so checkpoints move freely between the stock and the
 fast classes.
 """
-from typing import Optional
+from typing import Optional, Tuple
 
 import torch
 import torch.nn as nn
@@ -16,10 +16,12 @@ from mmengine.model.weight_init import trunc_normal_
 from mmpretrain.models.backbones.beit import (BEiTTransformerEncoderLayer,
                                               BEiTViT)
 from mmpretrain.models.selfsup.beit import BEiTPretrainViT
+from mmpretrain.models.utils import resize_pos_embed
 from mmpretrain.registry import MODELS
 from torch.utils.checkpoint import checkpoint
 
 from ..config_check import ConfigError
+from .masked_patch_embed import embed_visible_patches
 from .scaled_residual import scaled_residual
 from .sdpa_attention import SDPABEiTAttention
 
@@ -128,7 +130,10 @@ class FastLayersMixin:
     backbone class (see :func:`speed_up_layers`).
 
     Args:
-        attention (str): ``'sdpa'`` or ``'stock'``. Defaults to ``'sdpa'``.
+        attention (str): ``'sdpa'`` or ``'stock'`` (mmpretrain's arithmetic
+            throughout: see :func:`speed_up_layers`; the pre-training
+            backbone also keeps its convolution for masked patches).
+            Defaults to ``'sdpa'``.
         with_cp (bool): Activation checkpointing of every transformer block.
             Defaults to False.
         compile_blocks (bool): ``torch.compile`` every transformer block.
@@ -140,6 +145,7 @@ class FastLayersMixin:
                  compile_blocks: bool = False, **kwargs) -> None:
         super().__init__(**kwargs)
         speed_up_layers(self.layers, attention, with_cp, compile_blocks)
+        self.attention = attention
 
 
 @MODELS.register_module()
@@ -149,7 +155,12 @@ class FastBEiTPretrainViT(FastLayersMixin, BEiTPretrainViT):
 
     The cls and mask tokens start as in the official BEiT/ConMIM
     pre-training code: normal with std 0.02 truncated to [-0.02, 0.02]
-    (mmpretrain truncates at +-2, 100 standard deviations).
+    (mmpretrain truncates at +-2, 100 standard deviations). On CPU, unless
+    ``attention='stock'``, the masked forward embeds the visible patches only
+    (:func:`~conmim_mm.models.masked_patch_embed.embed_visible_patches`);
+    on GPUs it keeps the convolution, whose cost there is negligible, and
+    avoids the host synchronisation that gathering a variable number of
+    patches would need.
     """
 
     def init_weights(self) -> None:
@@ -161,6 +172,47 @@ class FastBEiTPretrainViT(FastLayersMixin, BEiTPretrainViT):
             return
         for token in (self.cls_token, self.mask_token):
             trunc_normal_(token, std=0.02, a=-0.02, b=0.02)
+
+    def forward(self, x: torch.Tensor,
+                mask: Optional[torch.Tensor]) -> Tuple[torch.Tensor]:
+        """As ``BEiTPretrainViT.forward``.
+
+        Args:
+            x (torch.Tensor): Images (B, 3, H, W).
+            mask (torch.Tensor, optional): (B, H/p, W/p), True where the
+                patch is replaced by the mask token; None for plain
+                features.
+
+        Returns:
+            tuple[torch.Tensor]: The outputs of ``out_indices``.
+        """
+        embedded = None
+        if (mask is not None and x.device.type == 'cpu'
+                and self.attention != 'stock'):
+            embedded = embed_visible_patches(self.patch_embed,
+                                             self.mask_token, x, mask)
+        if embedded is None:
+            return super().forward(x, mask)
+        x, patch_resolution = embedded
+        x = torch.cat((self.cls_token.expand(x.shape[0], -1, -1), x), dim=1)
+        if self.pos_embed is not None:
+            x = x + resize_pos_embed(
+                self.pos_embed,
+                self.patch_resolution,
+                patch_resolution,
+                mode=self.interpolate_mode,
+                num_extra_tokens=self.num_extra_tokens)
+        x = self.drop_after_pos(x)
+        self.shared_rel_pos_bias = (
+            None if self.rel_pos_bias is None else self.rel_pos_bias())
+        outs = []
+        for index, layer in enumerate(self.layers):
+            x = layer(x, rel_pos_bias=self.shared_rel_pos_bias)
+            if index == len(self.layers) - 1 and self.final_norm:
+                x = self.norm1(x)
+            if index in self.out_indices:
+                outs.append(x)
+        return tuple(outs)
 
 
 @MODELS.register_module()
