@@ -61,7 +61,9 @@ class _BiasedAttention(torch.autograd.Function):
         value = _head_copy(heads[2], v_bias, 1.)
         scores = torch.bmm(query, key.transpose(1, 2))
         scores.view(batch, num_heads, length, length).add_(bias)
-        probs = scores.softmax(dim=-1)
+        # in place (a fresh (B*H, N, N) tensor would cost page faults)
+        probs = (scores.softmax(dim=-1) if torch.compiler.is_compiling() else
+                 torch._softmax(scores, -1, False, out=scores))
         out = torch.bmm(probs, value)
         ctx.save_for_backward(query, key, value, probs)
         ctx.scale, ctx.bias_shape = scale, bias.shape
