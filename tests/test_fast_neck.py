@@ -52,3 +52,11 @@ def test_relu_backward_writes_into_the_incoming_gradient():
     (result, ) = torch.autograd.grad(out, x, grad)
     assert torch.equal(result, expected)
     assert torch.equal(grad, expected)  # overwritten: no new tensor
+
+
+def test_relu_backward_of_an_expanded_gradient_is_a_new_tensor():
+    from conmim_mm.models.fast_neck import InPlaceReLU
+    x = torch.randn(6, 5, requires_grad=True)
+    out = InPlaceReLU()(x * 1)
+    (result, ) = torch.autograd.grad(out.sum(), x)  # grad: ones, expanded
+    assert torch.equal(result, (x > 0).float())

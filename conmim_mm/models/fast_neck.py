@@ -19,6 +19,8 @@ class _InPlaceReLU(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad: torch.Tensor) -> torch.Tensor:
         (out, ) = ctx.saved_tensors
+        if not grad.is_contiguous():  # e.g. expanded: not writable
+            return torch.ops.aten.threshold_backward(grad, out, 0)
         return torch.ops.aten.threshold_backward.grad_input(
             grad, out, 0, grad_input=grad)
 
