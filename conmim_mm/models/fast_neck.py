@@ -58,8 +58,8 @@ class FastNonLinearNeck(NonLinearNeck):
     Same parameters, state-dict keys and outputs; the ReLU backward writes
     into the gradient coming from the next ``Linear`` instead of a fresh
     (tokens, hidden) tensor. In the ViT-S step on this project's 2-core
-    CPU that takes the projector's two ReLU backwards from about 10 ms to
-    3.5 ms (a fresh 1576 x 4096 tensor is mostly page faults).
+    CPU that takes the projector's two ReLU backwards from 12.3 ms to
+    3.6 ms (a fresh 1576 x 4096 tensor is mostly page faults).
 
     Arguments as ``NonLinearNeck``.
     """
