@@ -291,6 +291,11 @@ def run_cli(main: Callable[[], None]) -> None:
     """
     try:
         main()
+        if torch.distributed.is_initialized():
+            # every rank done before any closes its connections: a gloo
+            # rank that tears down while a peer still holds its end can
+            # abort ("terminate called without an active exception")
+            torch.distributed.barrier()
     except (FileNotFoundError, UnsafeCheckpointError, CheckpointFormatError,
             ConfigError, UnreadableImageError, NonFiniteError) as err:
         rank = f'[rank {get_rank()}] ' if get_world_size() > 1 else ''
