@@ -73,7 +73,8 @@ def test_cross_cpu_tolerances_stay_tight(reference, ours):
     """The tolerances admit rounding, not real differences: the loss within
     1e-5, and most weights after the step within 1e-6 of the official."""
     assert parity.ANY_CPU['loss'] == 1e-5
-    expected = official_to_conmim(reference['student'])
+    expected = official_to_conmim(reference['student'],
+                                  reference['teacher'])
     close = sum(int(((ours['state'][k] - v).abs() <= 1e-6).sum())
                 for k, v in expected.items() if 'running_' not in k
                 and 'num_batches' not in k)

@@ -45,10 +45,11 @@ MOMENTUM = 0.996
 #: tensor's largest element), weights after the step.
 SAME_MACHINE = dict(loss=1e-5, grad_rtol=1e-4, grad_floor=0.0, step=1e-6)
 #: Against the fixture written on another CPU: gradients within 1e-4 of the
-#: larger of their own size and 1e-3 of the model's largest gradient;
-#: the step within 1e-6 plus what AdamW's first update makes of the gradient
-#: difference.
-ANY_CPU = dict(loss=1e-5, grad_rtol=1e-4, grad_floor=1e-3, step=1e-6,
+#: larger of their own size and 1e-2 of the model's largest gradient (an
+#: analytically zero gradient is rounding noise of about 1e-7 of the
+#: largest); the step within 1e-6 plus what AdamW's first update makes of
+#: the gradient difference.
+ANY_CPU = dict(loss=1e-5, grad_rtol=1e-4, grad_floor=1e-2, step=1e-6,
                adamw_first_step=True)
 
 StateDict = Dict[str, torch.Tensor]
