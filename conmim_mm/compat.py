@@ -11,7 +11,7 @@ extract_backbone.py --img-size``).
 """
 import torch
 
-from .export import resize_rel_pos_table
+from .checkpoints.export import resize_rel_pos_table
 
 
 def resize_offsets(src_shape: int, dst_shape: int, table: torch.Tensor,

@@ -13,9 +13,7 @@ from typing import Iterator, Tuple
 
 from mmengine.config import Config, ConfigDict
 
-
-class ConfigError(ValueError):
-    """A config field has a value it may not take."""
+from .errors import ConfigError
 
 
 def _sizes(value) -> Tuple[int, int]:
@@ -106,7 +104,7 @@ def check_pretrained_checkpoint(cfg: Config) -> None:
     Raises:
         ConfigError: Naming the field, the file and what was expected.
     """
-    from .checkpoint import load_checkpoint_file
+    from .checkpoints import load_checkpoint_file
 
     backbone = cfg.get('model', {}).get('backbone', {})
     init_cfg = backbone.get('init_cfg') if isinstance(backbone, dict) else None

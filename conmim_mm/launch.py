@@ -18,10 +18,10 @@ from mmengine.logging import print_log
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner, find_latest_checkpoint
 
-from .checkpoint import CheckpointFormatError, UnsafeCheckpointError
-from .config_check import ConfigError, check_conmim_config
-from .datasets import UnreadableImageError, check_listed_files
-from .non_finite import NonFiniteError
+from .config_check import check_conmim_config
+from .datasets import check_listed_files
+from .errors import (CheckpointFormatError, ConfigError, NonFiniteError,
+                     UnreadableImageError, UnsafeCheckpointError)
 
 
 def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:
@@ -82,15 +82,16 @@ def set_launcher(cfg: Config, launcher: str) -> None:
 
 
 def add_default_hooks(cfg: Config) -> None:
-    """Append the hooks every run gets to ``custom_hooks`` if missing.
+    """Append the hooks every run should have to ``custom_hooks`` if missing.
 
-    :class:`SafeCheckpointHook` always; :class:`SkippedStepHook` (fp16
-    overflow skips counted, a run of them stops training) when the config
-    trains with ``AmpOptimWrapper``. A hook the config lists keeps its
-    settings.
+    The ConMIM and downstream configs list them already; this serves other
+    configs run through ``tools/train.py``: :class:`SafeCheckpointHook`
+    always; :class:`SkippedStepHook` (fp16 overflow skips counted, a run of
+    them stops training) when the config trains with an AMP optimizer
+    wrapper. A hook the config lists keeps its settings.
     """
     needed = ['SafeCheckpointHook']
-    if cfg.get('optim_wrapper', {}).get('type') == 'AmpOptimWrapper':
+    if 'Amp' in cfg.get('optim_wrapper', {}).get('type', ''):
         needed.append('SkippedStepHook')
     hooks = list(cfg.get('custom_hooks', None) or [])
     listed = {h.get('type') for h in hooks}
@@ -98,44 +99,36 @@ def add_default_hooks(cfg: Config) -> None:
     cfg.custom_hooks = hooks
 
 
+#: ``--amp``: the mixed-precision version of each fp32 optimizer wrapper.
+AMP_WRAPPERS = dict(
+    OptimWrapper='AmpOptimWrapper',
+    CheckedOptimWrapper='CheckedAmpOptimWrapper')
+
+
 def enable_amp(cfg: Config) -> None:
-    """Train with automatic mixed precision and a dynamic loss scale."""
-    optim_wrapper = cfg.optim_wrapper
-    if optim_wrapper.get('type', 'OptimWrapper') == 'AmpOptimWrapper':
-        return
-    if optim_wrapper.get('type', 'OptimWrapper') != 'OptimWrapper':
-        raise ValueError('--amp needs optim_wrapper.type OptimWrapper or '
-                         f'AmpOptimWrapper, got {optim_wrapper.type}')
-    optim_wrapper.type = 'AmpOptimWrapper'
-    optim_wrapper.setdefault('loss_scale', 'dynamic')
+    """``--amp``: train with automatic mixed precision.
 
+    An fp32 wrapper becomes its mixed-precision version (:data:`AMP_WRAPPERS`,
+    with a dynamic loss scale unless the config sets one); a config that
+    already trains with ``AmpOptimWrapper``, ``PortableAmpOptimWrapper`` or
+    ``CheckedAmpOptimWrapper`` is kept as it is.
 
-def fit_amp_to_device(cfg: Config) -> None:
-    """Pick the precision of an ``AmpOptimWrapper`` config for this device.
+    Args:
+        cfg (Config): The config, changed in place.
 
-    On a GPU without an explicit ``dtype``, autocast runs in bfloat16 where
-    the GPU supports it (no loss scale needed: the GradScaler is disabled)
-    and in float16 with the config's dynamic loss scale elsewhere. mmengine's
-    ``AmpOptimWrapper`` refuses to run without a GPU; the published configs
-    use it, so on a CPU they fall back to ``OptimWrapper`` (fp32) with a
-    warning instead of failing.
+    Raises:
+        ConfigError: For any other ``optim_wrapper.type``.
     """
-    optim_wrapper = cfg.get('optim_wrapper')
-    if not optim_wrapper or optim_wrapper.get('type') != 'AmpOptimWrapper':
+    optim_wrapper = cfg.optim_wrapper
+    kind = optim_wrapper.get('type', 'OptimWrapper')
+    if kind in set(AMP_WRAPPERS.values()) | {'PortableAmpOptimWrapper'}:
         return
-    if torch.cuda.is_available():
-        if optim_wrapper.get('dtype') is None:
-            if torch.cuda.is_bf16_supported():
-                optim_wrapper.update(
-                    dtype='bfloat16', loss_scale=dict(enabled=False))
-            else:
-                optim_wrapper.dtype = 'float16'
-        return
-    optim_wrapper.type = 'OptimWrapper'
-    for key in ('loss_scale', 'dtype', 'use_fsdp'):
-        optim_wrapper.pop(key, None)
-    print_log('no CUDA device: mixed precision is off, training in fp32',
-              logger='current', level=logging.WARNING)
+    if kind not in AMP_WRAPPERS:
+        raise ConfigError(
+            f'--amp needs optim_wrapper.type {" or ".join(AMP_WRAPPERS)}, '
+            f'got {kind}')
+    optim_wrapper.type = AMP_WRAPPERS[kind]
+    optim_wrapper.setdefault('loss_scale', 'dynamic')
 
 
 def enable_auto_scale_lr(cfg: Config) -> None:

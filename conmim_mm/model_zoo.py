@@ -1,31 +1,34 @@
 """Register the configs' metafiles with mmpretrain's ``ModelHub``."""
 import os.path as osp
 
-from mmengine.logging import print_log
 from mmpretrain.apis import ModelHub
 
+_CHECKOUT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 #: ``model-index.yml`` of a source checkout (``pip install -e .``).
-MODEL_INDEX = osp.join(
-    osp.dirname(osp.dirname(osp.abspath(__file__))), 'model-index.yml')
+MODEL_INDEX = osp.join(_CHECKOUT, 'model-index.yml')
+_registered = set()
 
 
 def register_model_zoo(model_index: str = MODEL_INDEX) -> bool:
     """Make ``mmpretrain.list_models('*conmim*')`` / ``get_model`` know ours.
+
+    The configs ship with the source checkout, not with the installed
+    package: outside a checkout (no ``model_index`` file) this does
+    nothing. A second call for the same file does nothing either.
 
     Args:
         model_index (str): The model-index file; its config paths are
             relative to its folder.
 
     Returns:
-        bool: Whether the models were registered (the configs ship with the
-        source checkout, not with a wheel).
+        bool: Whether the models were registered.
     """
+    model_index = osp.abspath(model_index)
+    if model_index in _registered:
+        return True
     if not osp.isfile(model_index):
-        print_log(
-            f'conmim_mm: {model_index} not found (not a source checkout), '
-            'so ConMIM models are not in mmpretrain.list_models()',
-            logger='current')
         return False
     ModelHub.register_model_index(
         model_index, config_prefix=osp.dirname(model_index))
+    _registered.add(model_index)
     return True

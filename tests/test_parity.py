@@ -4,7 +4,7 @@ The reference is one iteration of the official code (github
 TencentARC/ConMIM, fp32, CPU; ``tests/helpers/parity.py``), against our model
 built from ``configs/conmim/vit-b_300e.py`` at the same tiny size (32 wide,
 2 blocks, projector 128 hidden / 32 out) with the official weights converted
-by ``conmim_mm.official``.
+by ``conmim_mm.checkpoints``.
 
 * Always: against the stored fixture ``tests/data/parity/
   official_reference.pth`` (written on another CPU), with tolerances that
@@ -32,7 +32,7 @@ import torch
 
 import parity
 from conftest import ROOT, build_conmim, tiny_conmim_cfg
-from conmim_mm.official import conmim_to_official, official_to_conmim
+from conmim_mm.checkpoints import conmim_to_official, official_to_conmim
 
 REFERENCE = osp.join(ROOT, 'tests', 'data', 'parity', 'official_reference.pth')
 OFFICIAL_ROOT = os.environ.get('CONMIM_OFFICIAL_ROOT')
@@ -94,7 +94,7 @@ def test_real_mistakes_fail_the_comparison(reference, mistake):
     not OFFICIAL_ROOT,
     reason='set CONMIM_OFFICIAL_ROOT to a checkout of the official code')
 def test_one_iteration_equals_official_on_this_machine():
-    from conmim_mm.official import import_official_code
+    from official_code import import_official_code
     reference = parity.official_step(import_official_code(OFFICIAL_ROOT))
     ours = parity.our_step(reference)
     assert parity.compare(reference, ours, parity.SAME_MACHINE) == []

@@ -1,7 +1,12 @@
 """Train a model from a config of any scope (mmpretrain, mmseg, mmdet).
 
+The ConMIM configs train the same with mmpretrain's ``tools/train.py`` (or
+``mim train``); this one adds one-line errors, saves the last good state on a
+NaN/Inf, checks annotation lists before the first iteration, lets
+``--resume`` skip a truncated checkpoint and runs distributed on CPUs (gloo).
+
 Example:
-    .venv/bin/python tools/train.py configs/conmim/vit-b_800e.py --amp
+    .venv/bin/python tools/train.py configs/conmim/vit-b_800e.py
 """
 import argparse
 
@@ -9,11 +14,9 @@ from mmengine.config import DictAction
 
 import conmim_mm  # noqa: F401  (registers components, safe loading)
 from conmim_mm.config_check import check_pretrained_checkpoint
-from conmim_mm.launch import (add_default_hooks, build_runner,
-                              enable_amp, enable_auto_scale_lr,
-                              fit_amp_to_device, load_config,
-                              run_cli, set_launcher, set_resume, set_work_dir,
-                              train)
+from conmim_mm.launch import (add_default_hooks, build_runner, enable_amp,
+                              enable_auto_scale_lr, load_config, run_cli,
+                              set_launcher, set_resume, set_work_dir, train)
 
 
 def parse_args() -> argparse.Namespace:
@@ -28,7 +31,10 @@ def parse_args() -> argparse.Namespace:
         help='resume from the given checkpoint, or, without a path, from the '
         'latest checkpoint in the work dir')
     parser.add_argument(
-        '--amp', action='store_true', help='mixed precision training')
+        '--amp',
+        action='store_true',
+        help='mixed precision training (for configs with an fp32 optimizer '
+        'wrapper; the ConMIM configs use it already)')
     parser.add_argument(
         '--auto-scale-lr',
         action='store_true',
@@ -55,7 +61,6 @@ def main() -> None:
     set_launcher(cfg, args.launcher)
     if args.amp:
         enable_amp(cfg)
-    fit_amp_to_device(cfg)
     if args.auto_scale_lr:
         enable_auto_scale_lr(cfg)
     set_resume(cfg, args.resume)

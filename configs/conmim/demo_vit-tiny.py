@@ -8,27 +8,18 @@ _base_ = './_base_/pretrain.py'
 
 img_size = 64
 
+# The base pipeline with the new sizes merged into its steps, found by type
+# (mmengine does not evaluate the base's pipeline again for a new img_size);
+# pillow decodes: libpng's warnings about two photos' colour profiles stay
+# quiet.
+__changes = dict(
+    CheckedLoadImageFromFile=dict(imdecode_backend='pillow'),
+    RandomResizedCropAndInterpolationWithTwoPic=dict(size=img_size),
+    SimMIMMaskGenerator=dict(
+        input_size=img_size, mask_patch_size=16, model_patch_size=8))
 train_pipeline = [
-    # pillow: libpng's warnings about two photos' colour profiles stay quiet
-    dict(type='CheckedLoadImageFromFile', imdecode_backend='pillow'),
-    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
-    dict(
-        type='RandomResizedCropAndInterpolationWithTwoPic',
-        size=img_size,
-        second_size=None,
-        scale=(0.08, 1.0),
-        interpolation='bicubic'),
-    dict(
-        type='MultiView',
-        num_views=[1, 1],
-        transforms=[[], {{_base_.key_view_noise}}]),
-    dict(
-        type='SimMIMMaskGenerator',
-        input_size=img_size,
-        mask_patch_size=16,
-        model_patch_size=8,
-        mask_ratio=0.75),
-    dict(type='PackInputs'),
+    dict(step, **__changes.get(step.type, {}))
+    for step in _base_.train_pipeline
 ]
 train_dataloader = dict(
     batch_size=16,
@@ -65,8 +56,7 @@ knn_loader = dict(
     dataset=dict(
         type='SklearnDigits', num_train=500, num_val=300,
         pipeline=knn_pipeline))
-custom_hooks = [
-    dict(type='TeacherUpdateHook'),
+custom_hooks = _base_.custom_hooks + [
     dict(type='LossCurveHook'),
     dict(
         type='KNNMonitorHook',
@@ -79,4 +69,3 @@ default_hooks = dict(
     logger=dict(interval=20),
     checkpoint=dict(by_epoch=False, interval=100, max_keep_ckpts=2))
 log_processor = dict(by_epoch=False)
-randomness = dict(seed=0, diff_rank_seed=True)

@@ -20,7 +20,7 @@ def cls_attention(backbone: nn.Module, images: torch.Tensor,
 
     Args:
         backbone (nn.Module): An mmpretrain ``BEiTViT`` or
-            ``BEiTPretrainViT`` (or their ``FastBEiT*`` versions), in eval
+            ``BEiTPretrainViT`` (or conmim_mm's ``ConMIM*ViT``), in eval
             mode.
         images (torch.Tensor): Normalised images (B, 3, H, W) of the size
             the backbone was built for.
@@ -35,15 +35,14 @@ def cls_attention(backbone: nn.Module, images: torch.Tensor,
     if not -len(blocks) <= layer < len(blocks):
         raise ValueError(f'layer must be in [-{len(blocks)}, {len(blocks)}),'
                          f' got {layer} for a {len(blocks)}-block backbone')
-    captured = []
     attention = blocks[layer].attn
-    attention_class = type(attention)
-    if isinstance(attention, BEiTAttention):
-        # fused kernels (SDPABEiTAttention) never form the probabilities:
-        # this block runs the stock arithmetic on its own parameters
-        attention.__class__ = BEiTAttention
-    handle = attention.attn_drop.register_forward_hook(
-        lambda module, inputs, output: captured.append(inputs[0]))
+    if not isinstance(attention, BEiTAttention):
+        raise TypeError(f'block {layer} has a {type(attention).__name__}, '
+                        'not a BEiTAttention')
+    block_inputs = []
+    handle = attention.register_forward_pre_hook(
+        lambda module, args, kwargs: block_inputs.append((args, kwargs)),
+        with_kwargs=True)
     try:
         with torch.no_grad():
             if 'mask' in inspect.signature(backbone.forward).parameters:
@@ -52,7 +51,18 @@ def cls_attention(backbone: nn.Module, images: torch.Tensor,
                 backbone(images)
     finally:
         handle.remove()
-        attention.__class__ = attention_class
+    # fused kernels (SDPABEiTAttention) never form the probabilities: the
+    # block's input goes once more through the stock arithmetic, on the
+    # block's own parameters, and they are taken from there
+    captured = []
+    handle = attention.attn_drop.register_forward_hook(
+        lambda module, inputs, output: captured.append(inputs[0]))
+    try:
+        with torch.no_grad():
+            args, kwargs = block_inputs[0]
+            BEiTAttention.forward(attention, *args, **kwargs)
+    finally:
+        handle.remove()
     probabilities = captured[0]  # (B, heads, 1 + h*w, 1 + h*w)
     grid_h, grid_w = backbone.patch_resolution
     batch, heads = probabilities.shape[:2]
@@ -122,7 +132,8 @@ class AttentionModel:
         from mmengine.registry import init_default_scope
         from mmpretrain.registry import MODELS
 
-        from ..checkpoint import CheckpointFormatError, load_checkpoint_file
+        from ..checkpoints import load_checkpoint_file
+        from ..errors import CheckpointFormatError
         from ..launch import load_config
         cfg = load_config(config)
         init_default_scope(cfg.get('default_scope', 'mmpretrain'))

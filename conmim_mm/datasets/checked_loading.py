@@ -9,11 +9,7 @@ from mmengine import fileio
 from mmengine.logging import print_log
 from mmpretrain.registry import TRANSFORMS
 
-from ..config_check import ConfigError
-
-
-class UnreadableImageError(ValueError):
-    """A dataset file is missing, truncated or not an image."""
+from ..errors import ConfigError, UnreadableImageError
 
 
 @TRANSFORMS.register_module()

@@ -7,12 +7,10 @@ from typing import List, Tuple
 from mmengine.fileio import LocalBackend, get_file_backend
 from mmengine.logging import print_log
 
+from ..errors import MissingFilesError
+
 #: Missing files quoted in the error message.
 SHOWN = 5
-
-
-class MissingFilesError(FileNotFoundError):
-    """An annotation list names files that do not exist."""
 
 
 def _listed_paths(dataset) -> List[str]:

@@ -1,11 +1,5 @@
-from .conmim import ConMIM
-from .conmim_head import ConMIMHead
-from .fast_beit import FastBEiTPretrainViT, FastBEiTViT
-from .fast_neck import FastNonLinearNeck
-from .sdpa_attention import SDPABEiTAttention
-from .sync_batch_norm import PortableSyncBatchNorm
-
-__all__ = [
-    'ConMIM', 'ConMIMHead', 'FastBEiTPretrainViT', 'FastBEiTViT',
-    'FastNonLinearNeck', 'PortableSyncBatchNorm', 'SDPABEiTAttention'
-]
+from .algorithms import *  # noqa: F401,F403
+from .backbones import *  # noqa: F401,F403
+from .heads import *  # noqa: F401,F403
+from .necks import *  # noqa: F401,F403
+from .utils import *  # noqa: F401,F403

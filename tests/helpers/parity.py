@@ -35,7 +35,7 @@ from mmengine.optim import build_optim_wrapper
 from mmpretrain.structures import DataSample
 
 from conftest import build_conmim, set_iteration, tiny_conmim_cfg
-from conmim_mm.official import official_to_conmim
+from conmim_mm.checkpoints import official_to_conmim
 
 SEED = 0
 LR, WEIGHT_DECAY, BETAS, EPS, CLIP = 1e-3, 0.05, (0.9, 0.98), 1e-8, 3.0
@@ -113,7 +113,7 @@ def official_step(official) -> dict:
 
     Args:
         official (types.SimpleNamespace): The official modules
-            (``conmim_mm.official.import_official_code``).
+            (``official_code.import_official_code``).
 
     Returns:
         dict: ``initial``, ``student``, ``teacher`` (official key names),

@@ -5,8 +5,9 @@ teacher forward (no grad), student forward and backward, gradient clipping,
 optimizer step and momentum update, on synthetic views and the published
 mask generated on the device. Prints the median step time, images/s, peak
 memory (CUDA: allocated; CPU: the process's peak resident set), achieved
-TFLOP/s from a FLOP count of one step (``torch.utils.flop_counter``) and the
-MFU where the GPU's peak is known; the last line is
+TFLOP/s from a FLOP count of one step (``torch.utils.flop_counter``; the
+attention from its shapes where the counter does not know PyTorch's kernel,
+as on CPU) and the MFU where the GPU's peak is known; the last line is
 ``RESULT img_per_s=<float> step_s=<float> peak_mem_mb=<float>``.
 
 Example::
@@ -20,8 +21,8 @@ import torch
 from mmengine.config import Config, DictAction
 
 import conmim_mm  # noqa: F401
-from conmim_mm.analysis import step_benchmark as bench
-from conmim_mm.config_check import ConfigError
+import step_benchmark as bench
+from conmim_mm.errors import ConfigError
 
 
 def parse_args() -> argparse.Namespace:
@@ -38,14 +39,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--amp', choices=['none', 'fp16', 'bf16'],
                         default=None, help='default: bf16 on GPUs that '
                         'support it, else fp16 on CUDA, none on CPU')
-    parser.add_argument('--attn', choices=['stock', 'fused'],
-                        default=None, help="attention: mmpretrain's "
-                        "matmul-softmax-matmul or scaled_dot_product_"
-                        'attention (default: the config\'s)')
-    parser.add_argument('--compile', action='store_true',
-                        help='torch.compile every transformer block')
-    parser.add_argument('--with-cp', action='store_true',
-                        help='activation checkpointing of every block')
+    parser.add_argument('--attn', choices=['sdpa', 'stock'],
+                        default=None, help='attention of ConMIMPretrainViT: '
+                        'scaled_dot_product_attention or mmpretrain\'s '
+                        'matmul-softmax-matmul (default: the config\'s)')
     parser.add_argument('--img', type=int, default=None,
                         help='input size (default: the config\'s)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
@@ -59,17 +56,11 @@ def configure(cfg: Config, args: argparse.Namespace,
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
     backbone = cfg.model.backbone
-    if args.attn or args.compile or args.with_cp:
-        if backbone.type not in ('FastBEiTPretrainViT',
-                                 'BEiTPretrainViT'):
-            raise ConfigError('--attn/--compile/--with-cp need a '
-                              'BEiTPretrainViT backbone, the config has '
-                              f'{backbone.type}')
-        backbone.type = 'FastBEiTPretrainViT'
-        if args.attn:
-            backbone.attention = 'sdpa' if args.attn == 'fused' else 'stock'
-        backbone.compile_blocks = args.compile
-        backbone.with_cp = args.with_cp
+    if args.attn:
+        if backbone.type != 'ConMIMPretrainViT':
+            raise ConfigError('--attn needs a ConMIMPretrainViT backbone, the '
+                              f'config has {backbone.type}')
+        backbone.attention = args.attn
     if args.img:
         backbone.img_size = args.img
     bench.set_amp(cfg, args.amp or bench.default_amp(device), device)
@@ -109,10 +100,9 @@ def main() -> None:
     result = bench.summarize(times, args.batch, flops, memory,
                              bench.peak_tflops(device, amp))
     backbone = cfg.model.backbone
-    print(f'{args.config}: {backbone.type} '
-          f'(attention={backbone.get("attention", "stock")}, '
-          f'with_cp={backbone.get("with_cp", False)}, '
-          f'compile={backbone.get("compile_blocks", False)}), batch '
+    attention = backbone.get('attention', 'sdpa') \
+        if backbone.type == 'ConMIMPretrainViT' else 'stock'
+    print(f'{args.config}: {backbone.type} (attention={attention}), batch '
           f'{args.batch}, {img_size}px, amp {amp}, {device}, '
           f'{flops / 1e9:.4f} GFLOP/step')
     print(bench.format_summary('step', result))

@@ -19,6 +19,9 @@ The official step has no DDP wrapper here (single process) and its loss
 hard-codes 196 patches, so the input is 224 pixels with 16-pixel patches.
 Peak memory is what one step adds to the memory held before it (CUDA: both
 models share the process) or the process's peak RSS (CPU, both together).
+Ours trains through ``CheckedOptimWrapper`` (fp32) or
+``CheckedAmpOptimWrapper`` (bf16/fp16 on CUDA), as in training; FLOPs are
+``step_benchmark.count_flops``'s.
 Prints one line per implementation and, last,
 ``RESULT ours_img_per_s=<f> official_img_per_s=<f> ratio=<f>``.
 """
@@ -34,9 +37,9 @@ import torch.nn as nn
 from mmengine.config import Config, DictAction
 
 import conmim_mm  # noqa: F401
-from conmim_mm.analysis import step_benchmark as bench
-from conmim_mm.config_check import ConfigError
-from conmim_mm.official import import_official_code
+import step_benchmark as bench
+from conmim_mm.errors import ConfigError
+from official_code import import_official_code
 
 
 def parse_args() -> argparse.Namespace:
@@ -78,7 +81,7 @@ class OfficialStep:
 
     Args:
         official (types.SimpleNamespace): From
-            :func:`conmim_mm.official.import_official_code`.
+            :func:`official_code.import_official_code`.
         cfg (Config): Our config; its backbone arch, layer scale, projector
             sizes and optimizer settings are used.
         device (torch.device): Where to run.

@@ -15,9 +15,8 @@ import os.path as osp
 
 import torch
 
-from conmim_mm.checkpoint import load_checkpoint_file
+from conmim_mm.checkpoints import conmim_to_official, load_checkpoint_file
 from conmim_mm.launch import run_cli
-from conmim_mm.official import conmim_to_official
 
 
 def main() -> None:

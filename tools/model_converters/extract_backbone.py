@@ -17,8 +17,8 @@ import argparse
 
 import torch
 
-from conmim_mm.checkpoint import load_checkpoint_file
-from conmim_mm.export import LAYOUTS, export_backbone
+from conmim_mm.checkpoints import (LAYOUTS, export_backbone,
+                                   load_checkpoint_file)
 from conmim_mm.launch import run_cli
 
 

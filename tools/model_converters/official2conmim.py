@@ -14,9 +14,9 @@ import argparse
 
 import torch
 
-from conmim_mm.checkpoint import load_checkpoint_file
+from conmim_mm.checkpoints import (load_checkpoint_file,
+                                   official_model_state, official_to_conmim)
 from conmim_mm.launch import run_cli
-from conmim_mm.official import official_model_state, official_to_conmim
 
 
 def main() -> None:

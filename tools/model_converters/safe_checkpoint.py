@@ -10,7 +10,7 @@ Example:
 """
 import argparse
 
-from conmim_mm.checkpoint import convert_mmengine_checkpoint
+from conmim_mm.checkpoints import convert_mmengine_checkpoint
 from conmim_mm.launch import run_cli
 
 

@@ -3,24 +3,30 @@
 # warm-up, BatchNorm + linear head on the [CLS] token after the pre-training's
 # final LayerNorm). The paper's linear-probing setting was not retrieved.
 #   --cfg-options model.backbone.init_cfg.checkpoint=work_dirs/vit-b_800e/epoch_800.pth
-_base_ = 'mmpretrain::mae/benchmarks/vit-base-p16_8xb2048-linear-coslr-90e_in1k.py'
+_base_ = [
+    'mmpretrain::mae/benchmarks/vit-base-p16_8xb2048-linear-coslr-90e_in1k.py',
+    '../_base_/conmim_vit-p16.py',
+]
 
 custom_imports = dict(imports=['conmim_mm'], allow_failed_imports=False)
 
+# the teacher's backbone and final norm, all 12 blocks frozen
 model = dict(
     backbone=dict(
         _delete_=True,
         type='BEiTViT',
         arch='base',
         img_size=224,
-        patch_size=16,
         frozen_stages=12,
         out_type='cls_token',
         final_norm=True,
-        use_abs_pos_emb=False,
-        use_rel_pos_bias=True,
-        use_shared_rel_pos_bias=False,
-        layer_scale_init_value=0.1,
-        # the raw ConMIM checkpoint: its teacher's backbone and final norm
-        init_cfg=dict(
-            type='Pretrained', checkpoint='', prefix='teacher.backbone.')))
+        **_base_.conmim_vit))
+
+# mixed precision on GPUs (bf16 where supported, else fp16 with a dynamic loss
+# scale), fp32 with a warning on a CPU; fp16 overflow skips are counted;
+# checkpoints hold plain data only (they load weights-only)
+optim_wrapper = dict(type='PortableAmpOptimWrapper')
+custom_hooks = [
+    dict(type='SkippedStepHook'),
+    dict(type='SafeCheckpointHook'),
+]

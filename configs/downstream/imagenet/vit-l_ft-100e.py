@@ -4,6 +4,6 @@
 # (24 layers get the 0.65 layer decay); adjust lr, epochs, layer decay and drop
 # path to BEiT's ViT-L values when you have them. Paper: 84.6 (400e), 85.2
 # (800e), 85.5 (1600e) top-1.
-_base_ = './vit-b_ft-100e.py'
+_base_ = './_base_/vit_ft-100e.py'
 
 model = dict(backbone=dict(arch='large'), head=dict(in_channels=1024))

@@ -2,7 +2,7 @@
 from mmengine.hooks import Hook
 from mmengine.registry import HOOKS
 
-from ...checkpoint import check_plain, message_hub_from_plain, to_plain
+from ...checkpoints import check_plain, message_hub_from_plain, to_plain
 
 
 @HOOKS.register_module()
@@ -18,7 +18,9 @@ class SafeCheckpointHook(Hook):
     it rebuilds the history buffers.
 
     Registered in mmengine's root ``HOOKS``, so it serves every scope
-    (mmpretrain, mmseg, mmdet). ``tools/train.py`` adds it to every config.
+    (mmpretrain, mmseg, mmdet). The configs of this package list it, so
+    their checkpoints are plain with any training script;
+    ``tools/train.py`` also adds it to configs that do not.
     """
 
     priority = 'VERY_LOW'

@@ -5,8 +5,8 @@ from mmengine.hooks import Hook
 from mmengine.logging import print_log
 from mmengine.registry import HOOKS
 
-from ...config_check import ConfigError
-from ...non_finite import NonFiniteError, iteration_label
+from ...errors import ConfigError, NonFiniteError
+from ..non_finite import iteration_label
 
 
 @HOOKS.register_module()
@@ -22,8 +22,10 @@ class SkippedStepHook(Hook):
     non-finite at any scale: the run stops with :class:`NonFiniteError`
     (the student was never changed by a skipped step, so the state is saved).
 
-    Runs before the teacher update and the checkpoint. ``tools/train.py``
-    adds it to every ``AmpOptimWrapper`` config that does not list it.
+    Runs before the teacher update and the checkpoint. The ConMIM configs
+    list it; ``tools/train.py`` also adds it to configs with an AMP optimizer
+    wrapper that do not. With a disabled or no loss scaler (fp32, bfloat16)
+    it does nothing.
 
     Args:
         max_consecutive (int): Consecutive skipped steps that end the run.

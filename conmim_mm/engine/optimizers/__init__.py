@@ -1,4 +1,9 @@
-from .group_merging_adamw import GroupMergingAdamW
+from .checked_optim_wrapper import (CheckedAmpOptimWrapper,
+                                    CheckedOptimWrapper)
+from .portable_amp_optim_wrapper import PortableAmpOptimWrapper
 from .student_constructor import StudentOptimWrapperConstructor
 
-__all__ = ['GroupMergingAdamW', 'StudentOptimWrapperConstructor']
+__all__ = [
+    'CheckedAmpOptimWrapper', 'CheckedOptimWrapper',
+    'PortableAmpOptimWrapper', 'StudentOptimWrapperConstructor'
+]

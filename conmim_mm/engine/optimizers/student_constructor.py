@@ -1,12 +1,9 @@
 """Optimizer over the student of a model that holds a momentum teacher."""
 from typing import List, Optional
 
-import torch
 import torch.nn as nn
-from mmengine.optim import DefaultOptimWrapperConstructor, OptimWrapper
+from mmengine.optim import DefaultOptimWrapperConstructor
 from mmpretrain.registry import OPTIM_WRAPPER_CONSTRUCTORS
-
-from ...norms import clip_grad_norm_
 
 
 @OPTIM_WRAPPER_CONSTRUCTORS.register_module()
@@ -19,33 +16,11 @@ class StudentOptimWrapperConstructor(DefaultOptimWrapperConstructor):
     lines for a ViT-L); this one does not visit the teacher at all. Every
     other parameter gets the default rules (``paramwise_cfg``).
 
-    Gradient-norm clipping (``clip_grad=dict(max_norm=...)``) goes through
-    :func:`conmim_mm.norms.clip_grad_norm_`: the same clipped gradients and
-    logged norm as PyTorch's, without the pass that multiplies every
-    gradient by 1 in iterations that need no clipping, and with a faster
-    norm on CPU.
-
     Args:
         optim_wrapper_cfg (dict): As for ``DefaultOptimWrapperConstructor``.
         paramwise_cfg (dict, optional): As for
             ``DefaultOptimWrapperConstructor``.
     """
-
-    def __call__(self, model: nn.Module) -> OptimWrapper:
-        """Build the optimizer wrapper of ``model``'s student.
-
-        Args:
-            model (nn.Module): The model (its ``teacher`` child is left out).
-
-        Returns:
-            OptimWrapper: As the default constructor builds it, with the
-            clipping function above where the L2 norm is clipped.
-        """
-        optim_wrapper = super().__call__(model)
-        if getattr(optim_wrapper, 'clip_func',
-                   None) is torch.nn.utils.clip_grad_norm_:
-            optim_wrapper.clip_func = clip_grad_norm_
-        return optim_wrapper
 
     def add_params(self,
                    params: List[dict],

@@ -1,6 +1,7 @@
 # The demo config, deterministic, 12 iterations of batch 4, a checkpoint
 # every 2, with hooks that inject faults (tests/helpers/faults.py) and save
-# every rank's final weights (tests/helpers/rank_dump.py).
+# every rank's final weights (tests/helpers/rank_dump.py), besides the hooks
+# every ConMIM config lists.
 _base_ = '../../../configs/conmim/demo_vit-tiny.py'
 
 custom_imports = dict(
@@ -9,6 +10,8 @@ custom_hooks = [
     dict(type='TeacherUpdateHook'),
     dict(type='FaultInjectionHook'),
     dict(type='RankWeightsDumpHook'),
+    dict(type='SkippedStepHook'),
+    dict(type='SafeCheckpointHook'),
 ]
 train_dataloader = dict(batch_size=4, num_workers=0, persistent_workers=False)
 train_cfg = dict(max_iters=12)

@@ -1,33 +1,21 @@
-# A COCO config of configs/downstream/coco (the tests replace this _base_ with
-# each of them) with a tiny ViT (4 blocks of 32) at 64x64, light neck and
-# heads, 2 classes, for the tool tests; the data folder comes from
+# A COCO config of configs/downstream/coco (the tests replace its name in
+# _base_ with each of them) with a tiny ViT (4 blocks of 32) at 64x64, light
+# neck and heads, 2 classes, for the tool tests; the data folder comes from
 # --cfg-options.
-_base_ = '../../../configs/downstream/coco/mask-rcnn_vit-b_fpn.py'
+_base_ = [
+    '../../../configs/downstream/coco/mask-rcnn_vit-b_fpn.py',
+    './tiny_vit.py',
+]
 
 img_size = 64
-norm_cfg = dict(type='SyncBN', requires_grad=True)
 model = dict(
     backbone=dict(
-        arch=dict(
-            _delete_=True,
-            embed_dims=32,
-            num_layers=4,
-            num_heads=2,
-            feedforward_channels=128),
+        arch=dict(_delete_=True, **_base_.tiny_vit_arch),
         img_size=img_size,
         out_indices=[0, 1, 2, 3]),
     neck=[
-        dict(
-            type='mmseg.Feature2Pyramid',
-            embed_dim=32,
-            rescales=[4, 2, 1, 0.5],
-            norm_cfg=norm_cfg),
-        dict(
-            type='FPN',
-            in_channels=[32, 32, 32, 32],
-            out_channels=16,
-            num_outs=5,
-            norm_cfg=norm_cfg),
+        dict(_base_.model.neck[0], embed_dim=32),
+        dict(_base_.model.neck[1], in_channels=[32] * 4, out_channels=16),
     ],
     rpn_head=dict(in_channels=16, feat_channels=16),
     roi_head=dict(
@@ -39,27 +27,14 @@ model = dict(
         mask_head=dict(in_channels=16, conv_out_channels=16, num_classes=2)))
 
 metainfo = dict(classes=('square', 'disc'))
-train_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(
-        type='LoadAnnotations', with_bbox=True, with_mask=True,
-        poly2mask=False),
-    dict(type='RandomResize', scale=[(64, 40), (64, 56)], keep_ratio=True),
-    dict(type='RandomFlip', prob=0.5),
-    dict(type='Pad', size=(img_size, img_size)),
-    dict(type='PackDetInputs'),
-]
-test_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='Resize', scale=(64, 56), keep_ratio=True),
-    dict(type='Pad', size=(img_size, img_size)),
-    dict(
-        type='LoadAnnotations', with_bbox=True, with_mask=True,
-        poly2mask=False),
-    dict(
-        type='PackDetInputs',
-        meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
-                   'scale_factor')),
+# the config's pipelines at this size
+__sizes = dict(
+    RandomResize=dict(scale=[(64, 40), (64, 56)]),
+    Resize=dict(scale=(64, 56)),
+    Pad=dict(size=(img_size, img_size)))
+train_pipeline, test_pipeline = [
+    [dict(step, **__sizes.get(step.type, {})) for step in pipeline]
+    for pipeline in (_base_.train_pipeline, _base_.test_pipeline)
 ]
 train_dataloader = dict(
     batch_size=2,

@@ -17,7 +17,7 @@ import sys
 
 import torch
 
-from conmim_mm.official import import_official_code
+from official_code import import_official_code
 from parity import official_step
 
 

@@ -1,0 +1,16 @@
+# mmpretrain's runtime with the ConMIM components and hooks.
+_base_ = 'mmpretrain::_base_/default_runtime.py'
+
+custom_imports = dict(imports=['conmim_mm'], allow_failed_imports=False)
+
+# the teacher follows the student after every step; fp16 overflow skips are
+# counted; checkpoints hold plain data only (they load weights-only)
+custom_hooks = [
+    dict(type='TeacherUpdateHook'),
+    dict(type='SkippedStepHook'),
+    dict(type='SafeCheckpointHook'),
+]
+default_hooks = dict(
+    logger=dict(type='LoggerHook', interval=100),
+    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3))
+randomness = dict(seed=0, diff_rank_seed=True)

@@ -1,0 +1,21 @@
+"""Checkpoint files: weights-only loading, official key maps, backbone export.
+
+* :mod:`.loading`: the weights-only loader mmengine uses for local files, and
+  the plain-data form of runner checkpoints;
+* :mod:`.official`: the key layouts of the official ConMIM checkpoints and
+  ours;
+* :mod:`.export`: the teacher backbone for mmpretrain, mmseg and timm.
+"""
+from .export import LAYOUTS, export_backbone, resize_rel_pos_table
+from .loading import (check_plain, convert_mmengine_checkpoint,
+                      load_checkpoint_file, message_hub_from_plain,
+                      register_safe_loader, to_plain)
+from .official import (conmim_to_official, official_model_state,
+                       official_to_conmim)
+
+__all__ = [
+    'LAYOUTS', 'check_plain', 'conmim_to_official',
+    'convert_mmengine_checkpoint', 'export_backbone', 'load_checkpoint_file',
+    'message_hub_from_plain', 'official_model_state', 'official_to_conmim',
+    'register_safe_loader', 'resize_rel_pos_table', 'to_plain'
+]

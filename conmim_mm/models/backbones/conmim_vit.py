@@ -1,0 +1,93 @@
+"""BEiT ViTs for ConMIM: SDPA attention; the official initialisation."""
+import torch.nn as nn
+from mmengine.model.weight_init import trunc_normal_
+from mmpretrain.models.backbones.beit import BEiTViT
+from mmpretrain.models.selfsup.beit import BEiTPretrainViT
+from mmpretrain.registry import MODELS
+
+from ...errors import ConfigError
+from .sdpa_attention import SDPABEiTAttention
+
+ATTENTIONS = ('sdpa', 'stock')
+
+
+def use_attention(layers: nn.ModuleList, attention: str) -> None:
+    """Give every BEiT block the ``attention`` kernel.
+
+    Args:
+        layers (nn.ModuleList): ``BEiTTransformerEncoderLayer`` blocks.
+        attention (str): ``'sdpa'`` (:class:`SDPABEiTAttention`, the
+            default) or ``'stock'`` (mmpretrain's matmul-softmax-matmul, the
+            official code's arithmetic).
+
+    Raises:
+        ConfigError: For another value.
+    """
+    if attention not in ATTENTIONS:
+        raise ConfigError(f'backbone.attention must be one of {ATTENTIONS}, '
+                          f'got {attention!r}')
+    if attention == 'sdpa':
+        for layer in layers:
+            layer.attn = SDPABEiTAttention.from_attention(layer.attn)
+
+
+class AttentionChoiceMixin:
+    """Adds ``attention`` to a BEiT backbone class (see
+    :func:`use_attention`).
+
+    Args:
+        attention (str): ``'sdpa'`` or ``'stock'``. Defaults to ``'sdpa'``.
+        **kwargs: The backbone's own arguments.
+    """
+
+    def __init__(self, attention: str = 'sdpa', **kwargs) -> None:
+        super().__init__(**kwargs)
+        use_attention(self.layers, attention)
+
+
+@MODELS.register_module()
+class ConMIMPretrainViT(AttentionChoiceMixin, BEiTPretrainViT):
+    """The ConMIM pre-training ViT: mmpretrain's ``BEiTPretrainViT`` (masked
+    patches replaced by a mask token) with SDPA attention and the official
+    initialisation.
+
+    Initialisation as the official pre-training code: every linear layer of
+    every block from the ``init_cfg`` (the published configs: normal with
+    std 0.02 truncated to [-0.02, 0.02], zero bias; mmpretrain's blocks
+    would re-draw their feed-forward layers Xavier-uniform afterwards), and
+    the cls and mask tokens normal with std 0.02 truncated to
+    [-0.02, 0.02] (mmpretrain truncates at +-2). Parameters and state-dict
+    keys are ``BEiTPretrainViT``'s.
+
+    Args:
+        attention (str): ``'sdpa'`` or ``'stock'`` (see
+            :func:`use_attention`). Defaults to ``'sdpa'``.
+        **kwargs: ``BEiTPretrainViT`` arguments.
+    """
+
+    def init_weights(self) -> None:
+        """The ``init_cfg`` for everything, then the tokens as above
+        (unless the ``init_cfg`` loads a checkpoint)."""
+        for layer in self.layers:
+            # mmengine skips the init_weights of modules marked initialised
+            layer.is_init = True
+        super().init_weights()
+        if (isinstance(self.init_cfg, dict)
+                and self.init_cfg.get('type') == 'Pretrained'):
+            return
+        for token in (self.cls_token, self.mask_token):
+            trunc_normal_(token, std=0.02, a=-0.02, b=0.02)
+
+
+@MODELS.register_module()
+class ConMIMViT(AttentionChoiceMixin, BEiTViT):
+    """mmpretrain's ``BEiTViT`` (fine-tuning, features) with SDPA attention.
+
+    Same parameters and state-dict keys as ``BEiTViT``, so it loads the
+    teacher of a ConMIM checkpoint as ``BEiTViT`` does.
+
+    Args:
+        attention (str): ``'sdpa'`` or ``'stock'`` (see
+            :func:`use_attention`). Defaults to ``'sdpa'``.
+        **kwargs: ``BEiTViT`` arguments.
+    """

@@ -1,0 +1,3 @@
+from .conmim_head import ConMIMHead
+
+__all__ = ['ConMIMHead']

@@ -1,0 +1,3 @@
+from .token_projector import TokenProjector
+
+__all__ = ['TokenProjector']

@@ -1,0 +1,3 @@
+from .sync_batch_norm import PortableSyncBatchNorm
+
+__all__ = ['PortableSyncBatchNorm']

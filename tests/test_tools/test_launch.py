@@ -1,0 +1,56 @@
+"""conmim_mm.launch, the config handling behind tools/train.py and
+tools/test.py: default hooks, --amp."""
+import os.path as osp
+
+import pytest
+from mmengine.config import Config
+
+from conftest import ROOT
+from conmim_mm.errors import ConfigError
+from conmim_mm.launch import add_default_hooks, enable_amp
+
+
+def test_amp_configs_get_the_skip_hook_and_keep_their_settings():
+    for kind in ('AmpOptimWrapper', 'CheckedAmpOptimWrapper',
+                 'PortableAmpOptimWrapper'):
+        cfg = Config(dict(optim_wrapper=dict(type=kind),
+                          custom_hooks=[dict(type='SkippedStepHook',
+                                             max_consecutive=5)]))
+        add_default_hooks(cfg)
+        assert cfg.custom_hooks == [
+            dict(type='SkippedStepHook', max_consecutive=5),
+            dict(type='SafeCheckpointHook')]
+    for kind in ('OptimWrapper', 'CheckedOptimWrapper'):
+        cfg = Config(dict(optim_wrapper=dict(type=kind)))
+        add_default_hooks(cfg)
+        assert cfg.custom_hooks == [dict(type='SafeCheckpointHook')]
+
+
+def test_a_config_listing_the_hooks_is_left_alone():
+    cfg = Config.fromfile(
+        osp.join(ROOT, 'configs', 'conmim', 'demo_vit-tiny.py'))
+    listed = [dict(hook) for hook in cfg.custom_hooks]
+    add_default_hooks(cfg)
+    assert [dict(hook) for hook in cfg.custom_hooks] == listed
+
+
+@pytest.mark.parametrize('kind,expected', [
+    ('OptimWrapper', 'AmpOptimWrapper'),
+    ('CheckedOptimWrapper', 'CheckedAmpOptimWrapper'),
+    ('AmpOptimWrapper', 'AmpOptimWrapper'),
+    ('CheckedAmpOptimWrapper', 'CheckedAmpOptimWrapper'),
+    ('PortableAmpOptimWrapper', 'PortableAmpOptimWrapper'),
+])
+def test_amp_maps_each_wrapper_to_its_mixed_precision_version(kind,
+                                                              expected):
+    cfg = Config(dict(optim_wrapper=dict(type=kind)))
+    enable_amp(cfg)
+    assert cfg.optim_wrapper.type == expected
+
+
+def test_amp_refuses_other_wrappers():
+    cfg = Config(dict(optim_wrapper=dict(type='ApexOptimWrapper')))
+    with pytest.raises(ConfigError, match='--amp needs optim_wrapper.type '
+                       'OptimWrapper or CheckedOptimWrapper, got '
+                       'ApexOptimWrapper'):
+        enable_amp(cfg)

@@ -1,0 +1,212 @@
+"""Faults injected into real single-process runs of tools/train.py: SIGKILL
+and resume, kills while checkpointing, NaN losses and Inf gradients,
+unreadable images and lists naming missing files."""
+import math
+import os.path as osp
+
+import cv2
+import numpy as np
+import pytest
+
+from conftest import CONFIGS, ROOT, run_tool
+from conmim_mm.checkpoints import load_checkpoint_file
+from faults import all_finite, assert_same_state, run_and_kill
+
+FAULTS = osp.join(CONFIGS, 'demo_faults.py')
+FOLDER = osp.join(CONFIGS, 'demo_folder.py')
+SINGLE = ['train_dataloader.num_workers=2']
+
+
+def _options(options) -> list:
+    return ['--cfg-options', *options] if options else []
+
+
+def _train(work_dir, *options, args=(), config=FAULTS):
+    return run_tool(['tools/train.py', config, '--work-dir', str(work_dir),
+                     *args, *_options(options)])
+
+
+def _ok(result) -> str:
+    out = result.stdout + result.stderr
+    assert result.returncode == 0, out[-4000:]
+    return out
+
+
+def _error_line(result) -> str:
+    """The one line a failing tool prints (no traceback)."""
+    assert result.returncode == 1, (result.stdout + result.stderr)[-4000:]
+    assert 'Traceback' not in result.stderr
+    return result.stderr.strip().splitlines()[-1]
+
+
+def _checkpoint(path) -> dict:
+    return load_checkpoint_file(str(path))
+
+
+def _momentum(cur_iter: int, max_iters: int = 12) -> float:
+    return 1 - 0.004 * (math.cos(math.pi * cur_iter / max_iters) + 1) / 2
+
+
+# ------------------------------------------------------------ kill + resume
+@pytest.fixture(scope='module')
+def reference(tmp_path_factory):
+    """The uninterrupted single-process run (12 iterations)."""
+    work_dir = tmp_path_factory.mktemp('reference')
+    _ok(_train(work_dir, *SINGLE))
+    return work_dir
+
+
+def test_sigkill_then_resume_auto_ends_as_the_uninterrupted_run(
+        reference, tmp_path):
+    run_and_kill(['tools/train.py', FAULTS, '--work-dir', str(tmp_path),
+                  '--cfg-options', *SINGLE, 'custom_hooks.1.sleep=0.5'],
+                 ROOT, tmp_path, 'iter_6.pth')
+    assert not (tmp_path / 'iter_12.pth').exists()
+    log = _ok(_train(tmp_path, *SINGLE, args=['--resume', 'auto']))
+    assert 'resumed epoch: 0, iter: 6' in log
+    assert_same_state(tmp_path / 'iter_12.pth', reference / 'iter_12.pth')
+    # the momentum schedule went on at iteration 7 (index 6)
+    hub = _checkpoint(tmp_path / 'iter_12.pth')['message_hub']
+    logged = hub['log_scalars']['train/teacher_momentum']['log_history']
+    assert logged[-6:] == pytest.approx([_momentum(i) for i in range(6, 12)])
+
+
+def test_resume_auto_survives_a_kill_while_checkpointing(
+        reference, tmp_path):
+    """A kill while mmengine rewrote ``last_checkpoint`` (empty) and wrote
+    the next checkpoint (truncated): ``--resume auto`` takes the newest
+    complete checkpoint and the run still ends as the uninterrupted one."""
+    for name in ('iter_2.pth', 'iter_4.pth'):
+        (tmp_path / name).write_bytes((reference / name).read_bytes())
+    partial = (reference / 'iter_6.pth').read_bytes()
+    (tmp_path / 'iter_6.pth').write_bytes(partial[:len(partial) // 2])
+    (tmp_path / 'last_checkpoint').write_text('')
+    log = _ok(_train(tmp_path, *SINGLE, args=['--resume', 'auto']))
+    assert (f'names nothing, which is not a complete checkpoint; resuming '
+            f'from the newest complete one, {tmp_path / "iter_4.pth"}') in log
+    assert 'resumed epoch: 0, iter: 4' in log
+    assert_same_state(tmp_path / 'iter_12.pth', reference / 'iter_12.pth')
+
+
+def test_resume_from_a_truncated_checkpoint_is_one_line(reference,
+                                                        tmp_path):
+    partial = (reference / 'iter_6.pth').read_bytes()
+    (tmp_path / 'iter_6.pth').write_bytes(partial[:len(partial) // 2])
+    result = _train(tmp_path, args=['--resume', str(tmp_path / 'iter_6.pth')])
+    assert _error_line(result) == (
+        f'error: checkpoint {tmp_path / "iter_6.pth"} is truncated (written '
+        'when the run was killed?); resume from an earlier one or use '
+        '--resume auto')
+
+
+# ------------------------------------------------------- non-finite values
+def test_nan_loss_stops_after_saving_the_last_good_state(reference, tmp_path):
+    result = _train(tmp_path, *SINGLE, 'custom_hooks.1.nan_loss_at=8',
+                    'default_hooks.checkpoint.interval=3')
+    saved = tmp_path / 'iter_7.pth'
+    assert _error_line(result) == (
+        'error: non-finite loss at iteration 8/12: loss=nan; the state '
+        f'after iteration 7 is saved in {saved}; continue from it with '
+        '--resume')
+    assert sorted(p.name for p in tmp_path.glob('iter_*.pth')) == [
+        'iter_3.pth', 'iter_6.pth', 'iter_7.pth']
+    assert all(all_finite(_checkpoint(p)['state_dict'])
+               for p in tmp_path.glob('iter_*.pth'))
+    assert (tmp_path / 'last_checkpoint').read_text() == str(saved)
+    assert_same_state(tmp_path / 'iter_6.pth', reference / 'iter_6.pth')
+    # nothing lost (the BN statistics the NaN forward pass changed were
+    # restored): resuming without the fault ends as the reference run
+    _ok(_train(tmp_path, *SINGLE, args=['--resume']))
+    assert_same_state(tmp_path / 'iter_12.pth', reference / 'iter_12.pth')
+
+
+def test_non_finite_step_never_reaches_the_teacher(tmp_path):
+    result = _train(tmp_path, 'custom_hooks.1.inf_grad_at=5')
+    assert _error_line(result) == (
+        'error: the optimizer step of iteration 5/12 made the student\'s '
+        'weights non-finite (gradient norm inf); the teacher was not '
+        'updated and nothing was saved; the last good checkpoint is '
+        f'{tmp_path / "iter_4.pth"}')
+    assert sorted(p.name for p in tmp_path.glob('iter_*.pth')) == [
+        'iter_2.pth', 'iter_4.pth']
+    assert all(all_finite(_checkpoint(p)['state_dict'])
+               for p in tmp_path.glob('iter_*.pth'))
+
+
+# ---------------------------------------------------------------- bad data
+def _image_folder(root, broken=()):
+    """Six random 64x64 PNGs plus the named broken files."""
+    root.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(6):
+        image = rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)
+        cv2.imwrite(str(root / f'{i}.png'), image)
+    image = rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)
+    jpeg = cv2.imencode('.jpg', image)[1].tobytes()
+    contents = {'truncated.jpg': jpeg[:len(jpeg) - 200],
+                'notes.jpg': b'these are my notes, not a picture\n'}
+    for name in broken:
+        (root / name).write_bytes(contents[name])
+    return root
+
+
+def test_unreadable_image_stops_the_run_naming_the_file(tmp_path):
+    root = _image_folder(tmp_path / 'images', ['truncated.jpg'])
+    result = _train(tmp_path / 'work', 'train_dataloader.num_workers=2',
+                    f'train_dataloader.dataset.data_root={root}',
+                    'train_cfg.max_iters=4', config=FOLDER)
+    line = _error_line(result)  # the demo decodes with pillow
+    assert line.startswith(
+        f'error: cannot load image {root / "truncated.jpg"}: OSError: image '
+        'file is truncated')
+    assert line.endswith("(set on_error='skip' in CheckedLoadImageFromFile "
+                         'to skip such files)')
+
+
+def test_unreadable_images_can_be_skipped_with_a_count(tmp_path):
+    root = _image_folder(tmp_path / 'images', ['truncated.jpg', 'notes.jpg'])
+    log = _ok(_train(tmp_path / 'work', 'train_dataloader.num_workers=2',
+                     f'train_dataloader.dataset.data_root={root}',
+                     'train_dataloader.dataset.pipeline.0.on_error=skip',
+                     'train_cfg.max_iters=4', config=FOLDER))
+    warnings = [line for line in log.splitlines() if 'skipped image' in line]
+    # 16 samples from 8 files: every file is drawn, each broken one skipped
+    assert any('notes.jpg: UnidentifiedImageError' in w for w in warnings)
+    assert any('truncated.jpg: OSError: image file is truncated' in w
+               for w in warnings)
+    counts = sorted(int(w.split('(')[-1].split()[0]) for w in warnings)
+    assert counts == list(range(1, len(warnings) + 1))  # shared by workers
+    assert 'Iter(train) [4/4]' in log
+
+
+def test_list_naming_missing_files_is_reported_at_build(tmp_path):
+    root = _image_folder(tmp_path / 'images')
+    ann = tmp_path / 'train.txt'
+    ann.write_text('0.png\ngone_a.png\n1.png\n2.png\ngone_b.png\n')
+    result = _train(tmp_path / 'work',
+                    f'train_dataloader.dataset.data_root={root}',
+                    f'train_dataloader.dataset.ann_file={ann}',
+                    config=FOLDER)
+    assert _error_line(result) == (
+        f'error: 2 of 5 files listed in {ann} do not exist (line 2: '
+        f'{root / "gone_a.png"}; line 5: {root / "gone_b.png"}); fix the '
+        'list or the data_root/data_prefix')
+    assert 'Iter(train)' not in result.stdout
+
+
+def test_loader_names_the_file_and_reason_with_opencv(tmp_path):
+    from conmim_mm.datasets import CheckedLoadImageFromFile
+    from conmim_mm.errors import UnreadableImageError
+    root = _image_folder(tmp_path / 'images', ['truncated.jpg'])
+    load = CheckedLoadImageFromFile()  # cv2, as the published configs
+    assert load({'img_path': str(root / '0.png')})['img'].shape == (64, 64, 3)
+    for name, reason in (('truncated.jpg', 'truncated or not an image'),
+                         ('absent.png', 'no such file')):
+        with pytest.raises(UnreadableImageError) as err:
+            load({'img_path': str(root / name)})
+        assert str(err.value).startswith(
+            f'cannot load image {root / name}: {reason} (')
+    skip = CheckedLoadImageFromFile(on_error='skip')
+    assert skip({'img_path': str(root / 'absent.png')}) is None
+    assert skip({'img_path': str(root / 'truncated.jpg')}) is None
+    assert skip.skipped == 2
