@@ -130,9 +130,10 @@ def test_benchmark_vs_official():
                      '--repeats', '2'])
     assert proc.returncode == 0, proc.stderr[-3000:]
     numbers = result(proc.stdout, 'ours_img_per_s', 'official_img_per_s',
-                     'ratio')
+                     'ratio', 'round_ratio')
     assert numbers['ratio'] == pytest.approx(
         numbers['ours_img_per_s'] / numbers['official_img_per_s'], rel=1e-3)
+    assert numbers['round_ratio'] > 0
     assert re.search(r'^ours: .* img/s', proc.stdout, re.M)
     assert re.search(r'^official: .* img/s', proc.stdout, re.M)
     # one official-time / our-time figure per alternating round

@@ -23,7 +23,11 @@ Ours trains through ``CheckedOptimWrapper`` (fp32) or
 ``CheckedAmpOptimWrapper`` (bf16/fp16 on CUDA), as in training; FLOPs are
 ``step_benchmark.count_flops``'s.
 Prints one line per implementation and, last,
-``RESULT ours_img_per_s=<f> official_img_per_s=<f> ratio=<f>``.
+``RESULT ours_img_per_s=<f> official_img_per_s=<f> ratio=<f>
+round_ratio=<f>``: ``ratio`` is ours / official from the median step time of
+each over all rounds; ``round_ratio`` is the median over rounds of official
+time / our time within the round, which a change of load during the run
+(other processes on a shared machine) moves far less.
 """
 import argparse
 import statistics
@@ -233,7 +237,7 @@ def main() -> None:
     ratio = results['ours']['img_per_s'] / results['official']['img_per_s']
     print(f'RESULT ours_img_per_s={results["ours"]["img_per_s"]:.4f} '
           f'official_img_per_s={results["official"]["img_per_s"]:.4f} '
-          f'ratio={ratio:.4f}')
+          f'ratio={ratio:.4f} round_ratio={statistics.median(rounds):.4f}')
 
 
 if __name__ == '__main__':
