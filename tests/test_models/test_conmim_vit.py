@@ -71,7 +71,10 @@ def test_attention_is_built_not_swapped():
     stock = build(dict(cfg, attention='stock'))
     assert all(type(layer.attn) is SDPABEiTAttention for layer in fast.layers)
     assert all(type(layer.attn) is BEiTAttention for layer in stock.layers)
+    # same seed, same initial weights (build() seeds 0)
     assert fast.state_dict().keys() == stock.state_dict().keys()
+    for key, value in stock.state_dict().items():
+        assert torch.equal(fast.state_dict()[key], value), key
     with pytest.raises(ConfigError, match='backbone.attention must be one'):
         build(dict(cfg, attention='flash'))
 

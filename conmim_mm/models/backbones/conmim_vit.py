@@ -1,4 +1,5 @@
 """BEiT ViTs for ConMIM: SDPA attention; the official initialisation."""
+import torch
 import torch.nn as nn
 from mmengine.model.weight_init import trunc_normal_
 from mmpretrain.models.backbones.beit import BEiTViT
@@ -27,8 +28,12 @@ def use_attention(layers: nn.ModuleList, attention: str) -> None:
         raise ConfigError(f'backbone.attention must be one of {ATTENTIONS}, '
                           f'got {attention!r}')
     if attention == 'sdpa':
-        for layer in layers:
-            layer.attn = SDPABEiTAttention.from_attention(layer.attn)
+        # building the new modules draws their (discarded) initial weights;
+        # a forked RNG keeps the draws of the backbone's own initialisation
+        # those of the stock backbone under the same seed
+        with torch.random.fork_rng(devices=[]):
+            for layer in layers:
+                layer.attn = SDPABEiTAttention.from_attention(layer.attn)
 
 
 class AttentionChoiceMixin:
