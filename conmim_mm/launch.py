@@ -100,8 +100,9 @@ def add_default_hooks(cfg: Config) -> None:
 
 
 #: ``--amp``: the mixed-precision version of each fp32 optimizer wrapper.
+#: (``PortableAmpOptimWrapper``: bf16/fp16 on GPUs, fp32 on a CPU)
 AMP_WRAPPERS = dict(
-    OptimWrapper='AmpOptimWrapper',
+    OptimWrapper='PortableAmpOptimWrapper',
     CheckedOptimWrapper='CheckedAmpOptimWrapper')
 
 
@@ -121,7 +122,7 @@ def enable_amp(cfg: Config) -> None:
     """
     optim_wrapper = cfg.optim_wrapper
     kind = optim_wrapper.get('type', 'OptimWrapper')
-    if kind in set(AMP_WRAPPERS.values()) | {'PortableAmpOptimWrapper'}:
+    if kind in set(AMP_WRAPPERS.values()) | {'AmpOptimWrapper'}:
         return
     if kind not in AMP_WRAPPERS:
         raise ConfigError(

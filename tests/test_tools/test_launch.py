@@ -35,7 +35,7 @@ def test_a_config_listing_the_hooks_is_left_alone():
 
 
 @pytest.mark.parametrize('kind,expected', [
-    ('OptimWrapper', 'AmpOptimWrapper'),
+    ('OptimWrapper', 'PortableAmpOptimWrapper'),
     ('CheckedOptimWrapper', 'CheckedAmpOptimWrapper'),
     ('AmpOptimWrapper', 'AmpOptimWrapper'),
     ('CheckedAmpOptimWrapper', 'CheckedAmpOptimWrapper'),
