@@ -2,8 +2,10 @@
 
 * :mod:`.loading`: the weights-only loader mmengine uses for local files, and
   the plain-data form of runner checkpoints;
-* :mod:`.official`: the key layouts of the official ConMIM checkpoints and
-  ours;
+* :mod:`.official`: the key layouts of the official ConMIM pre-training
+  checkpoints and ours;
+* :mod:`.official_finetune`: the official fine-tuned classifiers (the
+  released ImageNet-1K models) and our fine-tuning classifier;
 * :mod:`.export`: the teacher backbone for mmpretrain, mmseg and timm.
 """
 from .export import LAYOUTS, export_backbone, resize_rel_pos_table
@@ -12,10 +14,18 @@ from .loading import (check_plain, convert_mmengine_checkpoint,
                       register_safe_loader, to_plain)
 from .official import (conmim_to_official, official_model_state,
                        official_to_conmim)
+from .official_finetune import (FinetuneArch, load_official_finetune,
+                                mmpretrain_to_official_ft,
+                                official_finetune_arch,
+                                official_finetune_state,
+                                official_ft_to_mmpretrain)
 
 __all__ = [
-    'LAYOUTS', 'check_plain', 'conmim_to_official',
+    'FinetuneArch', 'LAYOUTS', 'check_plain', 'conmim_to_official',
     'convert_mmengine_checkpoint', 'export_backbone', 'load_checkpoint_file',
-    'message_hub_from_plain', 'official_model_state', 'official_to_conmim',
-    'register_safe_loader', 'resize_rel_pos_table', 'to_plain'
+    'load_official_finetune', 'message_hub_from_plain',
+    'mmpretrain_to_official_ft', 'official_finetune_arch',
+    'official_finetune_state', 'official_ft_to_mmpretrain',
+    'official_model_state', 'official_to_conmim', 'register_safe_loader',
+    'resize_rel_pos_table', 'to_plain'
 ]

@@ -1,9 +1,12 @@
 # ImageNet-1K fine-tuning of a ConMIM ViT-B/16 teacher: the published recipe
 # (8 x 128, AdamW lr 4e-3, 100 epochs with 20 warm-up, layer decay 0.65, drop
 # path 0.1, mixup 0.8, cutmix 1.0, label smoothing 0.1, RandAugment m9 mstd0.5,
-# random erasing 0.25, mean-pooled patch tokens + LayerNorm), which is
-# mmpretrain's BEiT benchmark config except for the ImageNet mean/std. The
-# configs of other sizes set their arch and head width.
+# random erasing 0.25, mean-pooled patch tokens + LayerNorm, min lr 1e-6,
+# head initialised at 0.001 x std 0.02), which is mmpretrain's BEiT benchmark
+# config except for the ImageNet mean/std, the head's initial scale and the
+# min lr per layer. The configs of other sizes set their arch and head width.
+# tests/test_configs/test_finetune_recipe.py compares it with the official
+# run_class_finetuning.py; configs/downstream/README.md lists what differs.
 _base_ = 'mmpretrain::beit/benchmarks/beit-base-p16_8xb128-coslr-100e_in1k.py'
 
 custom_imports = dict(imports=['conmim_mm'], allow_failed_imports=False)
@@ -18,7 +21,29 @@ model = dict(
     backbone=dict(
         type='ConMIMViT',
         attention='sdpa',
-        init_cfg=dict(checkpoint='', prefix='teacher.backbone.')))
+        init_cfg=dict(checkpoint='', prefix='teacher.backbone.')),
+    # the official head: trunc_normal_(std=0.02) scaled by init_scale 0.001
+    head=dict(init_cfg=[dict(type='TruncNormal', layer='Linear', std=2e-5)]))
+
+# the official schedule is per iteration: linear warm-up, then a cosine to
+# min_lr 1e-6 x each layer's lr scale (an absolute eta_min would be the same
+# 1e-6 for every layer, above the peak lr of ViT-L's lowest layers)
+param_scheduler = [
+    dict(
+        type='LinearLR',
+        start_factor=1e-4,
+        by_epoch=True,
+        begin=0,
+        end=20,
+        convert_to_iter_based=True),
+    dict(
+        type='CosineAnnealingLR',
+        by_epoch=True,
+        begin=20,
+        end=100,
+        eta_min_ratio=1e-6 / 4e-3,
+        convert_to_iter_based=True)
+]
 
 # checkpoints hold plain data only (they load weights-only)
 custom_hooks = [dict(type='SafeCheckpointHook')]
