@@ -26,6 +26,11 @@ class MissingFilesError(FileNotFoundError):
     """An annotation list names files that do not exist."""
 
 
+class MissingPackageError(ModuleNotFoundError):
+    """A config or tool needs a package the environment lacks (mmseg, mmdet,
+    mmcv's compiled ops); the message says how to install it."""
+
+
 class NonFiniteError(RuntimeError):
     """Training met a NaN/Inf.
 

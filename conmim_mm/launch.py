@@ -6,6 +6,7 @@ default scope from the config's ``default_scope``) and build the runner.
 """
 import glob
 import logging
+import os
 import os.path as osp
 import sys
 import zipfile
@@ -18,10 +19,13 @@ from mmengine.logging import print_log
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner, find_latest_checkpoint
 
+from .build_errors import describe_build_error, missing_package
 from .config_check import check_conmim_config
 from .datasets import check_listed_files
-from .errors import (CheckpointFormatError, ConfigError, NonFiniteError,
-                     UnreadableImageError, UnsafeCheckpointError)
+from .errors import (CheckpointFormatError, ConfigError, MissingPackageError,
+                     NonFiniteError, UnreadableImageError,
+                     UnsafeCheckpointError)
+from .quiet import quiet_logger
 
 
 def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:
@@ -33,10 +37,20 @@ def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:
 
     Returns:
         Config: The merged config.
+
+    Raises:
+        MissingPackageError: The config's ``mmseg::``/``mmdet::`` bases or
+            imports need a package this environment lacks.
     """
     if not osp.isfile(path):
         raise FileNotFoundError(f'config file {path} does not exist')
-    cfg = Config.fromfile(path)
+    try:
+        cfg = Config.fromfile(path)
+    except ModuleNotFoundError as err:
+        missing = missing_package(err, needed_by=path)
+        if missing is None:
+            raise
+        raise missing from None
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
     return cfg
@@ -85,12 +99,13 @@ def add_default_hooks(cfg: Config) -> None:
     """Append the hooks every run should have to ``custom_hooks`` if missing.
 
     The ConMIM and downstream configs list them already; this serves other
-    configs run through ``tools/train.py``: :class:`SafeCheckpointHook`
-    always; :class:`SkippedStepHook` (fp16 overflow skips counted, a run of
-    them stops training) when the config trains with an AMP optimizer
+    configs run through ``tools/train.py``: :class:`SafeCheckpointHook` and
+    :class:`ParamGroupSummaryHook` (the optimizer's parameter groups as one
+    table) always; :class:`SkippedStepHook` (fp16 overflow skips counted, a
+    run of them stops training) when the config trains with an AMP optimizer
     wrapper. A hook the config lists keeps its settings.
     """
-    needed = ['SafeCheckpointHook']
+    needed = ['SafeCheckpointHook', 'ParamGroupSummaryHook']
     if 'Amp' in cfg.get('optim_wrapper', {}).get('type', ''):
         needed.append('SkippedStepHook')
     hooks = list(cfg.get('custom_hooks', None) or [])
@@ -205,13 +220,16 @@ def set_resume(cfg: Config, resume: Optional[str]) -> None:
 def build_runner(cfg: Config) -> Runner:
     """Build the runner the config asks for (``runner_type``) or mmengine's.
 
-    ConMIM configs are checked first (:func:`check_conmim_config`).
+    ConMIM configs are checked first (:func:`check_conmim_config`). The
+    runner's logger leaves out the library notices a user cannot act on
+    (:func:`conmim_mm.quiet.quiet_logger`).
     """
     if cfg.get('model', {}).get('type') == 'ConMIM':
         check_conmim_config(cfg)
-    if 'runner_type' in cfg:
-        return RUNNERS.build(cfg)
-    return Runner.from_cfg(cfg)
+    runner = RUNNERS.build(cfg) if 'runner_type' in cfg else \
+        Runner.from_cfg(cfg)
+    quiet_logger(runner.logger)
+    return runner
 
 
 def _save_last_good_state(runner: Runner, weights_finite: bool) -> str:
@@ -275,14 +293,50 @@ def _one_line(err: Exception) -> str:
     return ' '.join(lines)
 
 
-def run_cli(main: Callable[[], None]) -> None:
+#: Our errors for bad input: printed as one line by :func:`run_cli`.
+INPUT_ERRORS = (FileNotFoundError, UnsafeCheckpointError,
+                CheckpointFormatError, ConfigError, MissingPackageError,
+                UnreadableImageError, NonFiniteError)
+
+
+def expected_failure(err: BaseException) -> Optional[str]:
+    """The one line for a failure caused by the input, or None for a bug.
+
+    Args:
+        err (BaseException): What a tool raised.
+
+    Returns:
+        str | None: The message of one of :data:`INPUT_ERRORS`; a missing
+        mmseg/mmdet/mmcv-ops with the command that installs it
+        (:func:`missing_package`); a config mistake the libraries caught
+        while building the run, with its field
+        (:func:`describe_build_error`); None for anything else.
+    """
+    if isinstance(err, INPUT_ERRORS):
+        return _one_line(err)
+    missing = missing_package(err)
+    if missing is not None:
+        return str(missing)
+    return describe_build_error(err)
+
+
+def run_cli(main: Callable[[], None], debug: bool = False) -> None:
     """Run a tool's ``main``; expected failures print one line, exit 1.
 
-    A missing file, a checkpoint that is refused or has the wrong layout, a
-    config field with a value it may not take, an unreadable image or a
-    NaN/Inf in training is reported as ``error: ...`` without a stack trace
-    (prefixed with the rank in distributed runs).
+    A missing file or package, a checkpoint that is refused or has the wrong
+    layout, a config field with a value it may not take (ours, or one
+    mmengine, mmpretrain, mmseg or mmdet rejects while building the run),
+    an unreadable image or a NaN/Inf in training is reported as
+    ``error: ...`` without a stack trace (prefixed with the rank in
+    distributed runs; :func:`expected_failure`). Anything else keeps its
+    traceback.
+
+    Args:
+        main (Callable[[], None]): The tool.
+        debug (bool): Let every failure raise with its traceback (so does
+            the environment variable ``CONMIM_DEBUG=1``). Defaults to False.
     """
+    debug = debug or os.environ.get('CONMIM_DEBUG') == '1'
     try:
         main()
         if torch.distributed.is_initialized():
@@ -290,10 +344,12 @@ def run_cli(main: Callable[[], None]) -> None:
             # rank that tears down while a peer still holds its end can
             # abort ("terminate called without an active exception")
             torch.distributed.barrier()
-    except (FileNotFoundError, UnsafeCheckpointError, CheckpointFormatError,
-            ConfigError, UnreadableImageError, NonFiniteError) as err:
+    except Exception as err:
+        message = None if debug else expected_failure(err)
+        if message is None:
+            raise
         rank = f'[rank {get_rank()}] ' if get_world_size() > 1 else ''
-        print(f'{rank}error: {_one_line(err)}', file=sys.stderr)
+        print(f'{rank}error: {message}', file=sys.stderr)
         sys.exit(1)
     finally:
         if torch.distributed.is_initialized():

@@ -30,11 +30,15 @@ def parse_args() -> argparse.Namespace:
         default='none',
         help='job launcher')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    parser.add_argument(
+        '--debug',
+        action='store_true',
+        help='show the traceback of every failure instead of one error line '
+        '(as does CONMIM_DEBUG=1)')
     return parser.parse_args()
 
 
-def main() -> None:
-    args = parse_args()
+def main(args: argparse.Namespace) -> None:
     if not osp.isfile(args.checkpoint):
         raise FileNotFoundError(f'checkpoint {args.checkpoint} does not exist')
     cfg = load_config(args.config, args.cfg_options)
@@ -47,4 +51,5 @@ def main() -> None:
 
 
 if __name__ == '__main__':
-    run_cli(main)
+    args = parse_args()
+    run_cli(lambda: main(args), args.debug)

@@ -51,11 +51,15 @@ def parse_args() -> argparse.Namespace:
         help='job launcher')
     # torch.distributed.launch passes --local-rank; torchrun sets LOCAL_RANK
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    parser.add_argument(
+        '--debug',
+        action='store_true',
+        help='show the traceback of every failure instead of one error line '
+        '(as does CONMIM_DEBUG=1)')
     return parser.parse_args()
 
 
-def main() -> None:
-    args = parse_args()
+def main(args: argparse.Namespace) -> None:
     cfg = load_config(args.config, args.cfg_options)
     set_work_dir(cfg, args.work_dir)
     set_launcher(cfg, args.launcher)
@@ -70,4 +74,5 @@ def main() -> None:
 
 
 if __name__ == '__main__':
-    run_cli(main)
+    args = parse_args()
+    run_cli(lambda: main(args), args.debug)

@@ -19,16 +19,19 @@ def test_amp_configs_get_the_skip_hook_and_keep_their_settings():
         add_default_hooks(cfg)
         assert cfg.custom_hooks == [
             dict(type='SkippedStepHook', max_consecutive=5),
-            dict(type='SafeCheckpointHook')]
+            dict(type='SafeCheckpointHook'),
+            dict(type='ParamGroupSummaryHook')]
     for kind in ('OptimWrapper', 'CheckedOptimWrapper'):
         cfg = Config(dict(optim_wrapper=dict(type=kind)))
         add_default_hooks(cfg)
-        assert cfg.custom_hooks == [dict(type='SafeCheckpointHook')]
+        assert cfg.custom_hooks == [dict(type='SafeCheckpointHook'),
+                                    dict(type='ParamGroupSummaryHook')]
 
 
 def test_a_config_listing_the_hooks_is_left_alone():
     cfg = Config.fromfile(
         osp.join(ROOT, 'configs', 'conmim', 'demo_vit-tiny.py'))
+    cfg.custom_hooks.append(dict(type='ParamGroupSummaryHook', priority=20))
     listed = [dict(hook) for hook in cfg.custom_hooks]
     add_default_hooks(cfg)
     assert [dict(hook) for hook in cfg.custom_hooks] == listed

@@ -116,7 +116,9 @@ class ConMIM(BaseSelfSupervisor):
                 the patch grid (1 = masked).
 
         Returns:
-            dict[str, torch.Tensor]: ``{'loss': scalar}``.
+            dict[str, torch.Tensor]: The head's ``loss`` and ``patch_acc``
+            (:meth:`ConMIMHead.loss`); mmengine sums the keys containing
+            ``loss`` and logs the others as they are.
         """
         mask = torch.stack([sample.mask for sample in data_samples])
         mask = mask.flatten(1).bool()

@@ -22,6 +22,11 @@ class ConMIMHead(BaseModule):
     The loss is the mean over all masked positions of the batch. No
     cross-image negatives. Computed in fp32 even under autocast.
 
+    The pretext task's accuracy comes with it, from the same logits:
+    ``patch_acc``, the percentage of masked positions ``j`` whose most
+    similar teacher feature is ``k_j`` (chance: ``100 / N``). It carries no
+    gradient and takes no part in the loss.
+
     Args:
         temperature (float): Softmax temperature ``t``. Defaults to 0.1.
         init_cfg (dict, optional): Initialization config. Defaults to None.
@@ -45,7 +50,10 @@ class ConMIMHead(BaseModule):
             mask (torch.Tensor): Masked positions (B, N), bool.
 
         Returns:
-            dict[str, torch.Tensor]: ``{'loss': scalar}``.
+            dict[str, torch.Tensor]: ``loss``, a scalar, and ``patch_acc``,
+            a scalar in % without gradient: how many masked positions pick
+            their own teacher patch (highest ``q_j . k_i``) among the ``N``
+            of their image.
         """
         if student.shape != teacher.shape or mask.shape != student.shape[:2]:
             raise ValueError(
@@ -61,5 +69,9 @@ class ConMIMHead(BaseModule):
             num_patches = student.shape[1]
             target = torch.arange(
                 num_patches, device=student.device).expand_as(mask)
-            loss = F.cross_entropy(logits[mask], target[mask])
-        return dict(loss=loss)
+            masked_logits, masked_target = logits[mask], target[mask]
+            loss = F.cross_entropy(masked_logits, masked_target)
+        with torch.no_grad():
+            hits = masked_logits.argmax(dim=-1) == masked_target
+            patch_acc = hits.float().mean() * 100
+        return dict(loss=loss, patch_acc=patch_acc)
