@@ -1,4 +1,10 @@
-"""Shared fixtures: paths, a tiny labelled image folder, a CLI runner."""
+"""Shared fixtures: paths, a tiny labelled image folder, a CLI runner.
+
+Tests marked ``full_stack`` need mmsegmentation, mmdet and mmcv's compiled
+ops (``make setup-full``); the others run on the default environment too
+(``make test-default``: ``pytest -m "not full_stack"``).
+"""
+import importlib.util
 import os
 import os.path as osp
 import subprocess
@@ -12,6 +18,28 @@ import pytest
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIGS = osp.join(ROOT, 'tests', 'data', 'configs')
 HELPERS = osp.join(ROOT, 'tests', 'helpers')
+
+
+def has_full_stack() -> bool:
+    """Whether mmseg, mmdet and mmcv's compiled ops are installed."""
+    return all(
+        importlib.util.find_spec(name) is not None
+        for name in ('mmseg', 'mmdet', 'mmcv._ext'))
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config, items) -> None:
+    """Refuse to run ``full_stack`` tests on the default environment.
+
+    They would fail on imports; the message names the two ways out. (Runs
+    after ``-m`` has deselected what it deselects.)
+    """
+    needing = [item for item in items if 'full_stack' in item.keywords]
+    if needing and not has_full_stack():
+        raise pytest.UsageError(
+            f'{len(needing)} selected tests need mmsegmentation, mmdet and '
+            "mmcv's compiled ops: run `make setup-full`, or deselect them "
+            'with -m "not full_stack" (make test-default)')
 
 
 @pytest.fixture(scope='session')

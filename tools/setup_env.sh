@@ -1,11 +1,19 @@
 #!/usr/bin/env bash
-# Create or update the project's virtual environment at .venv/ with the pinned
-# OpenMMLab stack (requirements/constraints.txt), including mmcv 2.1.0 with
-# compiled ops built from the PyPI sdist against the installed torch.
+# Create or update the project's virtual environment with the pinned OpenMMLab
+# stack (requirements/constraints.txt), at one of two levels:
 #
-# Idempotent: a second run checks what is installed and returns in seconds; the
-# built mmcv wheel is cached (CONMIM_CACHE, default ~/.cache/conmim_mm) and
-# reused, so mmcv is compiled once per torch build.
+#   bash tools/setup_env.sh          default: ConMIM pre-training, the demo, the
+#                                    converters and analysis tools, ImageNet
+#                                    fine-tuning / linear probing; mmcv-lite
+#                                    (mmcv's Python code, no compiled ops)
+#   bash tools/setup_env.sh --full   adds mmsegmentation, mmdet and mmcv with
+#                                    compiled ops (ADE20K and COCO configs);
+#                                    replaces mmcv-lite in place
+#
+# Idempotent: a second run checks what is installed and returns in seconds. A
+# default run in a full environment keeps it full. The built mmcv wheel is
+# cached (CONMIM_CACHE, default ~/.cache/conmim_mm) and reused, so mmcv is
+# compiled once per torch build.
 #
 # Environment:
 #   PYTHON        interpreter used to create the venv (default: python3.11)
@@ -20,8 +28,13 @@ VENV=${CONMIM_VENV:-$ROOT/.venv}
 PYTHON=${PYTHON:-python3.11}
 CONSTRAINTS=$ROOT/requirements/constraints.txt
 CACHE=${CONMIM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/conmim_mm}
-STAMP=$VENV/.conmim_setup_stamp
 VPY=$VENV/bin/python
+
+case "${1:-}" in
+  "") LEVEL=default ;;
+  --full) LEVEL=full ;;
+  *) echo "usage: $0 [--full]" >&2; exit 2 ;;
+esac
 
 log() { echo "[setup_env] $*"; }
 die() { echo "[setup_env] error: $*" >&2; exit 1; }
@@ -36,6 +49,16 @@ fingerprint() {
   cat "$CONSTRAINTS" "$ROOT/pyproject.toml" "${BASH_SOURCE[0]}"
   echo "FORCE_CUDA=${FORCE_CUDA:-0}"
 }
+DEFAULT_IMPORTS="import torch, torchvision, mmcv, mmengine, mmpretrain, conmim_mm"
+FULL_IMPORTS="$DEFAULT_IMPORTS, mmcv.ops, mmseg, mmdet"
+# up_to_date LEVEL: the last complete run at LEVEL saw today's fingerprint
+# and the level's stack imports.
+up_to_date() {
+  local stamp=$VENV/.conmim_setup_$1 imports=DEFAULT_IMPORTS
+  [[ $1 == full ]] && imports=FULL_IMPORTS
+  [[ -f $stamp ]] && cmp -s <(fingerprint) "$stamp" &&
+    "$VPY" -c "${!imports}" 2>/dev/null
+}
 
 # ---------------------------------------------------------------- venv
 if [[ ! -x $VPY ]]; then
@@ -44,16 +67,22 @@ if [[ ! -x $VPY ]]; then
   "$PYTHON" -m venv "$VENV"
 fi
 
-# Fast path: nothing changed since the last complete run and the stack imports.
-if [[ -f $STAMP ]] && cmp -s <(fingerprint) "$STAMP" &&
-   "$VPY" -c "import torch, torchvision, mmcv.ops, mmpretrain, mmseg, mmdet, conmim_mm" 2>/dev/null; then
-  log "environment at $VENV is up to date"
+# Fast path: nothing changed since the last complete run (a full environment
+# serves the default level too).
+if up_to_date full || { [[ $LEVEL == default ]] && up_to_date default; }; then
+  log "environment at $VENV is up to date ($([[ -f $VENV/.conmim_setup_full ]] && echo full || echo default))"
   exit 0
 fi
+has_dist() { "$VPY" -m pip show -q "$1" >/dev/null 2>&1; }
+# A full environment (mmcv with compiled ops) stays full when the default
+# level is asked for.
+if [[ -f $VENV/.conmim_setup_full ]] || has_dist mmcv; then LEVEL=full; fi
+log "setting up the $LEVEL environment at $VENV"
+rm -f "$VENV"/.conmim_setup_default "$VENV"/.conmim_setup_full
 
 # setuptools < 81: mmengine 0.10.7 imports pkg_resources to resolve
 # `mmpretrain::` / `mmseg::` / `mmdet::` base configs (removed in setuptools 82).
-pip_install -c "$CONSTRAINTS" --upgrade pip setuptools wheel ninja
+pip_install -c "$CONSTRAINTS" --upgrade pip setuptools wheel
 
 # ---------------------------------------------------------------- torch
 # Keep a torch the user already installed into the venv (e.g. another CUDA
@@ -77,54 +106,75 @@ TORCH_VERSION=$("$VPY" -c "import torch; print(torch.__version__)")
 pip_install -c "$CONSTRAINTS_EFFECTIVE" numpy
 
 # ---------------------------------------------------------------- mmcv
-# PyPI has only the mmcv 2.1.0 sdist. Its setup.py passes -std=c++17 to the C++
-# compiler, but torch >= 2.10 headers refuse anything older than C++20
-# (`#error C++20 or later compatible compiler is required`), so the unpacked
-# sdist is patched to -std=c++20 and built with --no-build-isolation against
-# the torch installed above. The wheel is cached per torch build.
-mmcv_ok() {
+# mmcv-lite and mmcv install the same `mmcv` package (mmcv adds the compiled
+# mmcv._ext), so only one of the two may be installed at a time.
+mmcv_ops_ok() {
   "$VPY" - <<'PY' 2>/dev/null
 import mmcv, mmcv.ops  # mmcv.ops imports the compiled mmcv._ext
 assert mmcv.__version__ == '2.1.0', mmcv.__version__
 PY
 }
-if ! mmcv_ok; then
-  WHEEL_DIR=$CACHE/wheels/torch-$TORCH_VERSION$([[ ${FORCE_CUDA:-0} == 1 ]] && echo -cuda || true)
-  WHEEL=$(ls "$WHEEL_DIR"/mmcv-2.1.0-*.whl 2>/dev/null | head -n 1 || true)
-  if [[ -z $WHEEL ]]; then
-    BUILD=$(mktemp -d)
-    trap 'rm -rf "$BUILD"' EXIT
-    log "downloading the mmcv 2.1.0 sdist"
-    "$VPY" -m pip download -q --no-deps --no-binary :all: --no-build-isolation \
-      -d "$BUILD" mmcv==2.1.0
-    tar -xzf "$BUILD"/mmcv-2.1.0.tar.gz -C "$BUILD"
-    SRC=$BUILD/mmcv-2.1.0
-    sed -i 's/-std=c++17/-std=c++20/g' "$SRC/setup.py"
-    grep -q -- '-std=c++20' "$SRC/setup.py" || die "could not patch mmcv's C++ standard flag"
-    log "building mmcv 2.1.0 with ops against torch $TORCH_VERSION (about 15 min on 2 cores)"
-    start=$SECONDS
-    if ! MMCV_WITH_OPS=1 MAX_JOBS=${MAX_JOBS:-$(nproc)} \
-        "$VPY" -m pip wheel --no-deps --no-build-isolation -w "$BUILD/dist" "$SRC" \
-        > "$BUILD/build.log" 2>&1; then
-      tail -n 60 "$BUILD/build.log" >&2
-      die "building mmcv failed (last lines of the build log above)"
-    fi
-    mkdir -p "$WHEEL_DIR"
-    cp "$BUILD"/dist/mmcv-2.1.0-*.whl "$WHEEL_DIR"/
-    log "mmcv built in $((SECONDS - start)) s, cached in $WHEEL_DIR"
-    WHEEL=$(ls "$WHEEL_DIR"/mmcv-2.1.0-*.whl | head -n 1)
-  else
-    log "reusing the cached mmcv wheel $WHEEL"
+
+if [[ $LEVEL == default ]]; then
+  log "installing mmcv-lite (no compiled ops)"
+  pip_install -c "$CONSTRAINTS_EFFECTIVE" mmcv-lite
+  EXTRAS=tests,lite
+else
+  # PyPI has only the mmcv 2.1.0 sdist. Its setup.py passes -std=c++17 to the
+  # C++ compiler, but torch >= 2.10 headers refuse anything older than C++20
+  # (`#error C++20 or later compatible compiler is required`), so the unpacked
+  # sdist is patched to -std=c++20 and built with --no-build-isolation against
+  # the torch installed above. The wheel is cached per torch build.
+  if has_dist mmcv-lite; then
+    log "removing mmcv-lite (mmcv with compiled ops replaces it)"
+    "$VPY" -m pip uninstall -y -q mmcv-lite
   fi
-  pip_install -c "$CONSTRAINTS_EFFECTIVE" "$WHEEL"
+  if ! mmcv_ops_ok; then
+    WHEEL_DIR=$CACHE/wheels/torch-$TORCH_VERSION$([[ ${FORCE_CUDA:-0} == 1 ]] && echo -cuda || true)
+    WHEEL=$(ls "$WHEEL_DIR"/mmcv-2.1.0-*.whl 2>/dev/null | head -n 1 || true)
+    if [[ -z $WHEEL ]]; then
+      pip_install -c "$CONSTRAINTS_EFFECTIVE" ninja
+      BUILD=$(mktemp -d)
+      trap 'rm -rf "$BUILD"' EXIT
+      log "downloading the mmcv 2.1.0 sdist"
+      "$VPY" -m pip download -q --no-deps --no-binary :all: --no-build-isolation \
+        -d "$BUILD" mmcv==2.1.0
+      tar -xzf "$BUILD"/mmcv-2.1.0.tar.gz -C "$BUILD"
+      SRC=$BUILD/mmcv-2.1.0
+      sed -i 's/-std=c++17/-std=c++20/g' "$SRC/setup.py"
+      grep -q -- '-std=c++20' "$SRC/setup.py" || die "could not patch mmcv's C++ standard flag"
+      log "building mmcv 2.1.0 with ops against torch $TORCH_VERSION (15-30 min on 2 cores)"
+      start=$SECONDS
+      if ! MMCV_WITH_OPS=1 MAX_JOBS=${MAX_JOBS:-$(nproc)} \
+          "$VPY" -m pip wheel --no-deps --no-build-isolation -w "$BUILD/dist" "$SRC" \
+          > "$BUILD/build.log" 2>&1; then
+        tail -n 60 "$BUILD/build.log" >&2
+        die "building mmcv failed (last lines of the build log above)"
+      fi
+      mkdir -p "$WHEEL_DIR"
+      cp "$BUILD"/dist/mmcv-2.1.0-*.whl "$WHEEL_DIR"/
+      log "mmcv built in $((SECONDS - start)) s, cached in $WHEEL_DIR"
+      WHEEL=$(ls "$WHEEL_DIR"/mmcv-2.1.0-*.whl | head -n 1)
+    else
+      log "reusing the cached mmcv wheel $WHEEL"
+    fi
+    # --force-reinstall: the files mmcv-lite shared with it were just removed
+    pip_install -c "$CONSTRAINTS_EFFECTIVE" --force-reinstall --no-deps "$WHEEL"
+  fi
+  EXTRAS=tests,full
 fi
 
 # ---------------------------------------------------------------- the rest
-log "installing mmengine, mmpretrain, mmsegmentation, mmdet, conmim_mm and test tools"
-pip_install -c "$CONSTRAINTS_EFFECTIVE" -e "$ROOT[tests]"
-mmcv_ok || die "mmcv with compiled ops does not import after installation"
-"$VPY" -c "import mmpretrain.models, mmseg.models, mmdet.models, conmim_mm" ||
-  die "the OpenMMLab stack does not import"
+log "installing mmengine, mmpretrain$([[ $LEVEL == full ]] && echo ', mmsegmentation, mmdet'), conmim_mm and test tools"
+pip_install -c "$CONSTRAINTS_EFFECTIVE" -e "$ROOT[$EXTRAS]"
+if [[ $LEVEL == full ]]; then
+  mmcv_ops_ok || die "mmcv with compiled ops does not import after installation"
+  "$VPY" -c "import mmpretrain.models, mmseg.models, mmdet.models, conmim_mm" ||
+    die "the OpenMMLab stack does not import"
+else
+  "$VPY" -c "import mmpretrain.models, conmim_mm" ||
+    die "mmpretrain or conmim_mm does not import"
+fi
 
-fingerprint > "$STAMP"
-log "done: use $VPY"
+fingerprint > "$VENV/.conmim_setup_$LEVEL"
+log "done ($LEVEL): use $VPY"

@@ -111,6 +111,7 @@ def test_timm_layout_loads_strictly_with_equal_features(pretrained,
     assert difference <= 1e-4
 
 
+@pytest.mark.full_stack
 def test_mmseg_layout_loads_into_mmseg_beit(pretrained, tmp_path):
     from mmseg.models.backbones import BEiT
     model, path = pretrained

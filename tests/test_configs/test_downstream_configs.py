@@ -20,6 +20,8 @@ USER_CONFIGS = sorted(
     osp.relpath(path, DOWNSTREAM)
     for path in glob.glob(osp.join(DOWNSTREAM, '*', '*.py'))
     if not path.startswith(osp.join(DOWNSTREAM, '_base_')))
+#: ADE20K and COCO need mmseg / mmdet and mmcv's compiled ops
+FULL_STACK = ('ade20k/', 'coco/')
 #: those that train with mixed precision
 AMP = [c for c in USER_CONFIGS if c.startswith('coco/')] + [
     'imagenet/vit-b_linear-90e.py'
@@ -124,7 +126,10 @@ def test_every_config_is_listed():
     assert len(USER_CONFIGS) == 10 and set(AMP) <= set(USER_CONFIGS)
 
 
-@pytest.mark.parametrize('config', USER_CONFIGS)
+@pytest.mark.parametrize('config', [
+    pytest.param(c, marks=pytest.mark.full_stack)
+    if c.startswith(FULL_STACK) else c for c in USER_CONFIGS
+])
 def test_hooks_and_precision(config):
     """Checkpoints hold plain data (they load weights-only) under any
     tools/train.py; the mixed-precision configs use PortableAmpOptimWrapper
@@ -139,6 +144,7 @@ def test_hooks_and_precision(config):
         assert hooks == ['SafeCheckpointHook']
 
 
+@pytest.mark.full_stack
 @pytest.mark.parametrize('name, width', [('upernet_vit-s_160k.py', 384),
                                          ('upernet_vit-b_160k.py', 768),
                                          ('upernet_vit-l_160k.py', 1024)])
@@ -297,6 +303,7 @@ def test_imagenet_config_trains_and_tests_with_the_tools(
     assert torch.equal(trained['backbone.' + key], teacher) == frozen
 
 
+@pytest.mark.full_stack
 @pytest.mark.parametrize('config, tool', [
     ('ade20k/upernet_vit-s_160k.py', 'mmseg'),
     ('ade20k/upernet_vit-b_160k.py', None),
@@ -334,6 +341,7 @@ def test_ade20k_config_trains_and_tests_with_the_tools(
                      ['default_hooks.checkpoint.interval=1'])
 
 
+@pytest.mark.full_stack
 @pytest.mark.parametrize('config, tool', [
     ('coco/mask-rcnn_vit-s_fpn.py', 'mmdet'),
     ('coco/mask-rcnn_vit-b_fpn.py', None),
@@ -379,6 +387,7 @@ def test_coco_mask_rcnn_config_trains_and_tests_with_the_tools(
                      [r'coco/bbox_mAP: [\d.-]+', r'coco/segm_mAP: [\d.-]+'])
 
 
+@pytest.mark.full_stack
 @pytest.mark.parametrize('name, width, layers',
                          [('mask-rcnn_vit-s_fpn.py', 384, 12),
                           ('mask-rcnn_vit-b_fpn.py', 768, 12),
@@ -424,6 +433,7 @@ def _tiny_model(template: str, config: str, checkpoint: str, folder,
     return cfg, model
 
 
+@pytest.mark.full_stack
 @pytest.mark.parametrize('config', [
     'coco/mask-rcnn_vit-s_fpn.py', 'coco/mask-rcnn_vit-b_fpn.py',
     'coco/mask-rcnn_vit-l_fpn.py'

@@ -51,6 +51,7 @@ def seg_folder(tmp_path_factory):
     return str(root)
 
 
+@pytest.mark.full_stack
 def test_tools_run_mmseg_configs(seg_folder, tmp_path):
     _train_then_test(osp.join(CONFIGS, 'tiny_seg.py'), [
         f'train_dataloader.dataset.data_root={seg_folder}',
@@ -80,6 +81,7 @@ def det_folder(tmp_path_factory):
     return str(root)
 
 
+@pytest.mark.full_stack
 def test_tools_run_mmdet_configs(det_folder, tmp_path):
     _train_then_test(osp.join(CONFIGS, 'tiny_det.py'), [
         f'train_dataloader.dataset.data_root={det_folder}',
