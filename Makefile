@@ -17,15 +17,15 @@ setup:
 setup-full:
 	bash tools/setup_env.sh --full
 
-# ConMIM pre-training of a tiny ViT on photos bundled with scikit-image (CPU,
-# a few minutes), then [CLS] attention maps of three of them: logs,
+# ConMIM pre-training of a tiny ViT on scikit-learn's digits (CPU, about two
+# minutes), then [CLS] attention maps of three scikit-image photos: logs,
 # checkpoints, loss_curve.png, knn_curve.png and attention/ in work_dirs/demo.
 DEMO_PHOTOS := chelsea.png astronaut.png coffee.png
 demo: setup
 	$(PYTHON) tools/train.py configs/conmim/demo_vit-tiny.py --work-dir work_dirs/demo
 	photos=$$($(PYTHON) -c "import os, skimage; print(os.path.dirname(skimage.__file__))")/data; \
 	$(PYTHON) tools/analysis_tools/visualize_attention.py configs/conmim/demo_vit-tiny.py \
-		work_dirs/demo/iter_300.pth $(addprefix $$photos/,$(DEMO_PHOTOS)) \
+		work_dirs/demo/iter_800.pth $(addprefix $$photos/,$(DEMO_PHOTOS)) \
 		--out work_dirs/demo/attention
 
 # The whole test suite on the full stack; pytest exits non-zero when it

@@ -1,9 +1,9 @@
 from .checked_loading import CheckedLoadImageFromFile
 from .file_check import check_listed_files
 from .sample_photos import SkimagePhotos
-from .sklearn_digits import SklearnDigits
+from .sklearn_digits import SklearnDigitFiles, SklearnDigits
 
 __all__ = [
-    'CheckedLoadImageFromFile', 'SkimagePhotos', 'SklearnDigits',
-    'check_listed_files'
+    'CheckedLoadImageFromFile', 'SkimagePhotos', 'SklearnDigitFiles',
+    'SklearnDigits', 'check_listed_files'
 ]

@@ -1,5 +1,8 @@
 """The labelled handwritten digits that ship inside scikit-learn."""
-from typing import List
+import os
+import os.path as osp
+import tempfile
+from typing import List, Optional
 
 import numpy as np
 from mmpretrain.datasets import BaseDataset
@@ -53,3 +56,66 @@ class SklearnDigits(BaseDataset):
                  gt_label=int(label))
             for image, label in zip(images, digits.target[start:stop])
         ]
+
+
+@DATASETS.register_module()
+class SklearnDigitFiles(BaseDataset):
+    """scikit-learn's handwritten digits as image files, for pre-training.
+
+    The digits ``start`` to ``stop - 1`` are written once, upscaled to
+    ``size`` pixels (bicubic, grey as 3 channels), as PNG files into
+    ``cache_dir`` and listed as ``{'img_path': path}``, so that they go
+    through the same pipeline as any image folder (loading step included).
+    Labels are not kept: pre-training does not see them.
+
+    Args:
+        start (int): First digit. Defaults to 800 (after the 500 + 300 the
+            demo's kNN monitor uses).
+        stop (int): One past the last digit. Defaults to 1797 (all).
+        size (int): Side of the written images. Defaults to 32.
+        cache_dir (str, optional): Where the files go. Defaults to
+            ``<tempdir>/conmim_mm-sklearn_digits`` (a name Python cannot
+            import: a ``conmim_mm`` folder in the temporary directory would
+            shadow the package for scripts run from there).
+        **kwargs: Passed to ``BaseDataset`` (``pipeline``, ...).
+    """
+
+    def __init__(self,
+                 start: int = 800,
+                 stop: int = 1797,
+                 size: int = 32,
+                 cache_dir: Optional[str] = None,
+                 **kwargs) -> None:
+        if not 0 <= start < stop <= 1797 or size < 1:
+            raise ValueError('SklearnDigitFiles needs 0 <= start < stop <= '
+                             f'1797 and size >= 1, got {start}, {stop}, '
+                             f'{size}')
+        self.start, self.stop, self.size = start, stop, size
+        self.cache_dir = osp.join(
+            cache_dir
+            or osp.join(tempfile.gettempdir(), 'conmim_mm-sklearn_digits'),
+            str(size))
+        super().__init__(ann_file='', **kwargs)
+
+    def load_data_list(self) -> List[dict]:
+        """Write the digits not written yet; one entry per digit."""
+        from PIL import Image
+        from sklearn.datasets import load_digits
+        images = None
+        data_list = []
+        for index in range(self.start, self.stop):
+            path = osp.join(self.cache_dir, f'{index:04d}.png')
+            if not osp.isfile(path):
+                if images is None:
+                    images = (load_digits().images * (255 / 16)).astype(
+                        np.uint8)
+                    os.makedirs(self.cache_dir, exist_ok=True)
+                image = Image.fromarray(images[index]).resize(
+                    (self.size, self.size),
+                    Image.Resampling.BICUBIC).convert('RGB')
+                fd, tmp = tempfile.mkstemp(suffix='.png', dir=self.cache_dir)
+                os.close(fd)
+                image.save(tmp)
+                os.replace(tmp, path)  # atomic: ranks may race
+            data_list.append(dict(img_path=path))
+        return data_list

@@ -131,8 +131,8 @@ def test_mask_count_148_of_196_at_224():
 
 def test_demo_changes_only_its_sizes():
     """The demo's pipeline is the published one with its sizes (and the
-    pillow decoder) merged in; it masks 48 of its 64 patches in 16-pixel
-    cells."""
+    pillow decoder) merged in; it masks 12 of its 16 patches, one patch per
+    8-pixel cell."""
     published = Config.fromfile(osp.join(CONMIM, 'vit-b_300e.py'))
     demo = Config.fromfile(osp.join(CONMIM, 'demo_vit-tiny.py'))
     assert demo.train_dataloader.dataset.pipeline == demo.train_pipeline
@@ -147,12 +147,12 @@ def test_demo_changes_only_its_sizes():
             changed[ours.type] = diff
     assert changed == {
         'CheckedLoadImageFromFile': dict(imdecode_backend='pillow'),
-        'RandomResizedCropAndInterpolationWithTwoPic': dict(size=64),
+        'RandomResizedCropAndInterpolationWithTwoPic': dict(size=32),
         'SimMIMMaskGenerator': dict(
-            input_size=64, mask_patch_size=16, model_patch_size=8),
+            input_size=32, mask_patch_size=8, model_patch_size=8),
     }
     assert (demo.model.backbone.img_size, demo.model.backbone.patch_size) == (
-        64, 8)
+        32, 8)
     # the published hooks, then the demo's
     assert [h.type for h in demo.custom_hooks] == [
         'TeacherUpdateHook', 'SkippedStepHook', 'SafeCheckpointHook',
@@ -161,6 +161,6 @@ def test_demo_changes_only_its_sizes():
     init_default_scope('mmpretrain')
     generator = Compose([t for t in demo.train_pipeline
                          if t['type'] == 'SimMIMMaskGenerator'])
-    mask = generator(dict(img=np.zeros((64, 64, 3), np.uint8)))['mask']
-    assert mask.shape == (8, 8) and mask.sum() == 48
+    mask = generator(dict(img=np.zeros((32, 32, 3), np.uint8)))['mask']
+    assert mask.shape == (4, 4) and mask.sum() == 12
 

@@ -41,7 +41,10 @@ def demo_run(tmp_path_factory):
 
 
 def _momentum(cur_iter: int, max_iters: int) -> float:
-    return 1 - 0.004 * (math.cos(math.pi * cur_iter / max_iters) + 1) / 2
+    """The cosine schedule from the demo's base momentum (0.99) to 1."""
+    from mmengine.config import Config
+    base = Config.fromfile(DEMO).model.teacher_momentum
+    return 1 - (1 - base) * (math.cos(math.pi * cur_iter / max_iters) + 1) / 2
 
 
 def test_demo_trains_and_writes_outputs(demo_run):

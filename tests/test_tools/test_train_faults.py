@@ -44,7 +44,10 @@ def _checkpoint(path) -> dict:
 
 
 def _momentum(cur_iter: int, max_iters: int = 12) -> float:
-    return 1 - 0.004 * (math.cos(math.pi * cur_iter / max_iters) + 1) / 2
+    """The cosine schedule from the demo's base momentum to 1."""
+    from mmengine.config import Config
+    base = Config.fromfile(FAULTS).model.teacher_momentum
+    return 1 - (1 - base) * (math.cos(math.pi * cur_iter / max_iters) + 1) / 2
 
 
 # ------------------------------------------------------------ kill + resume
