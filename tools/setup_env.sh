@@ -169,10 +169,10 @@ log "installing mmengine, mmpretrain$([[ $LEVEL == full ]] && echo ', mmsegmenta
 pip_install -c "$CONSTRAINTS_EFFECTIVE" -e "$ROOT[$EXTRAS]"
 if [[ $LEVEL == full ]]; then
   mmcv_ops_ok || die "mmcv with compiled ops does not import after installation"
-  "$VPY" -c "import mmpretrain.models, mmseg.models, mmdet.models, conmim_mm" ||
+  "$VPY" -c "import conmim_mm, mmpretrain.models, mmseg.models, mmdet.models" ||
     die "the OpenMMLab stack does not import"
 else
-  "$VPY" -c "import mmpretrain.models, conmim_mm" ||
+  "$VPY" -c "import conmim_mm, mmpretrain.models" ||
     die "mmpretrain or conmim_mm does not import"
 fi
 
