@@ -18,10 +18,11 @@ from ..errors import CheckpointFormatError
 
 StateDict = Dict[str, torch.Tensor]
 
-# (official, ours) key prefixes of one network, ``{i}`` a block index; tried
-# in order, in both directions.
-_PREFIXES: List[Tuple[str, str]] = [
+#: (official, ours) key prefixes of the ViT that the official pre-training
+#: and fine-tuning models share, ``{i}`` a block index.
+VIT_PREFIXES: List[Tuple[str, str]] = [
     ('patch_embed.proj.', 'backbone.patch_embed.projection.'),
+    ('cls_token', 'backbone.cls_token'),
     ('blocks.{i}.norm1.', 'backbone.layers.{i}.ln1.'),
     ('blocks.{i}.norm2.', 'backbone.layers.{i}.ln2.'),
     ('blocks.{i}.mlp.fc1.', 'backbone.layers.{i}.ffn.layers.0.0.'),
@@ -29,8 +30,11 @@ _PREFIXES: List[Tuple[str, str]] = [
     ('blocks.{i}.attn.', 'backbone.layers.{i}.attn.'),
     ('blocks.{i}.gamma_1', 'backbone.layers.{i}.gamma_1'),
     ('blocks.{i}.gamma_2', 'backbone.layers.{i}.gamma_2'),
+]
+# (official, ours) key prefixes of one pre-training network; tried in order,
+# in both directions.
+_PREFIXES: List[Tuple[str, str]] = VIT_PREFIXES + [
     ('norm.', 'backbone.ln1.'),
-    ('cls_token', 'backbone.cls_token'),
     ('mask_token', 'backbone.mask_token'),
     ('rel_pos_bias.', 'backbone.rel_pos_bias.'),
     ('projectors.0.', 'neck.fc0.'),
@@ -42,17 +46,28 @@ _PREFIXES: List[Tuple[str, str]] = [
 ]
 
 
-def _rules(source: int) -> List[Tuple[str, str]]:
-    """(regex, replacement) pairs from column ``source`` to the other."""
+def prefix_rules(prefixes: List[Tuple[str, str]],
+                 source: int) -> List[Tuple[str, str]]:
+    """(regex, replacement) pairs that rename keys from one layout to the
+    other.
+
+    Args:
+        prefixes (list[tuple[str, str]]): (official, ours) key prefixes,
+            ``{i}`` a block index.
+        source (int): The column renamed from: 0 official, 1 ours.
+
+    Returns:
+        list[tuple[str, str]]: For :func:`rename_key`.
+    """
     rules = []
-    for pair in _PREFIXES:
+    for pair in prefixes:
         pattern = '^' + re.escape(pair[source]).replace(r'\{i\}', r'(\d+)')
         rules.append((pattern, pair[1 - source].replace('{i}', r'\1')))
     return rules
 
 
-_RENAMES = _rules(0)  # official -> ours
-_INVERSE = _rules(1)  # ours -> official
+_RENAMES = prefix_rules(_PREFIXES, 0)  # official -> ours
+_INVERSE = prefix_rules(_PREFIXES, 1)  # ours -> official
 
 #: Official keys that have no counterpart (the unused 8192-way head).
 DROPPED_OFFICIAL = re.compile(r'^lm_head\.')
@@ -61,7 +76,16 @@ REQUIRED_OFFICIAL = ('cls_token', 'mask_token', 'patch_embed.proj.weight',
                      'blocks.0.attn.qkv.weight', 'projectors.0.weight')
 
 
-def _rename(key: str, rules: List[Tuple[str, str]]) -> Optional[str]:
+def rename_key(key: str, rules: List[Tuple[str, str]]) -> Optional[str]:
+    """``key`` renamed by the first of ``rules`` that matches it.
+
+    Args:
+        key (str): A state-dict key.
+        rules (list[tuple[str, str]]): From :func:`prefix_rules`.
+
+    Returns:
+        str | None: The new key; None if no rule matches.
+    """
     for pattern, replacement in rules:
         new_key, count = re.subn(pattern, replacement, key)
         if count:
@@ -109,7 +133,7 @@ def official_to_conmim(student: StateDict,
         for key, value in source.items():
             if DROPPED_OFFICIAL.match(key):
                 continue
-            new_key = _rename(key, _RENAMES)
+            new_key = rename_key(key, _RENAMES)
             if new_key is None:
                 raise CheckpointFormatError(
                     f'unexpected key {key!r} in an official ConMIM '
@@ -137,7 +161,7 @@ def conmim_to_official(state: StateDict,
         target = student
         if key.startswith('teacher.'):
             key, target = key[len('teacher.'):], teacher
-        new_key = _rename(key, _INVERSE)
+        new_key = rename_key(key, _INVERSE)
         if new_key is None:
             raise CheckpointFormatError(
                 f'unexpected key {key!r} in a ConMIM checkpoint')

@@ -23,20 +23,12 @@ import torch
 from ..errors import CheckpointFormatError
 from .export import relative_position_index, resize_rel_pos_table, table_grid
 from .loading import load_checkpoint_file
+from .official import VIT_PREFIXES, prefix_rules, rename_key
 
 StateDict = Dict[str, torch.Tensor]
 
-# (official, ours) key prefixes, ``{i}`` a block index; tried in order.
-_PREFIXES: List[Tuple[str, str]] = [
-    ('patch_embed.proj.', 'backbone.patch_embed.projection.'),
-    ('cls_token', 'backbone.cls_token'),
-    ('blocks.{i}.norm1.', 'backbone.layers.{i}.ln1.'),
-    ('blocks.{i}.norm2.', 'backbone.layers.{i}.ln2.'),
-    ('blocks.{i}.mlp.fc1.', 'backbone.layers.{i}.ffn.layers.0.0.'),
-    ('blocks.{i}.mlp.fc2.', 'backbone.layers.{i}.ffn.layers.1.'),
-    ('blocks.{i}.attn.', 'backbone.layers.{i}.attn.'),
-    ('blocks.{i}.gamma_1', 'backbone.layers.{i}.gamma_1'),
-    ('blocks.{i}.gamma_2', 'backbone.layers.{i}.gamma_2'),
+# (official, ours) key prefixes of a classifier; tried in order.
+_PREFIXES: List[Tuple[str, str]] = VIT_PREFIXES + [
     ('fc_norm.', 'backbone.ln2.'),
     ('head.', 'head.fc.'),
 ]
@@ -59,25 +51,15 @@ _TABLE = 'relative_position_bias_table'
 _INDEX = 'relative_position_index'
 
 
-def _rules(source: int) -> List[Tuple[str, str]]:
-    """(regex, replacement) pairs from column ``source`` to the other."""
-    rules = []
-    for pair in _PREFIXES:
-        pattern = '^' + re.escape(pair[source]).replace(r'\{i\}', r'(\d+)')
-        rules.append((pattern, pair[1 - source].replace('{i}', r'\1')))
-    return rules
-
-
-_TO_OURS = _rules(0)
-_TO_OFFICIAL = _rules(1)
+_TO_OURS = prefix_rules(_PREFIXES, 0)
+_TO_OFFICIAL = prefix_rules(_PREFIXES, 1)
 
 
 def _rename(key: str, rules: List[Tuple[str, str]], what: str) -> str:
-    for pattern, replacement in rules:
-        new_key, count = re.subn(pattern, replacement, key)
-        if count:
-            return new_key
-    raise CheckpointFormatError(f'unexpected key {key!r} in {what}')
+    new_key = rename_key(key, rules)
+    if new_key is None:
+        raise CheckpointFormatError(f'unexpected key {key!r} in {what}')
+    return new_key
 
 
 class FinetuneArch(NamedTuple):
