@@ -7,6 +7,7 @@ import sys
 
 import pytest
 import torch
+from mmengine.config import Config
 
 from conftest import ROOT, run_tool
 
@@ -63,6 +64,7 @@ def test_downstream_bad_checkpoint_is_one_line_from_train(tmp_path):
         'error: model.backbone.init_cfg.checkpoint=/nope/x.pth does not '
         'exist; expected a ConMIM pre-training checkpoint')
 
+
 def _only_error_line(result) -> str:
     """stderr is exactly one ``error:`` line (no traceback, no warning)."""
     assert result.returncode == 1, (result.stdout + result.stderr)[-4000:]
@@ -71,10 +73,14 @@ def _only_error_line(result) -> str:
     return lines[0]
 
 
+#: Where the demo's cosine phase begins (the end of its warm-up).
+COSINE_BEGIN = Config.fromfile(DEMO).param_scheduler[1]['begin']
+
+
 @pytest.mark.parametrize('option,expected', [
     ('train_cfg.max_iters=2',
-     'error: end should be larger than begin, but got begin=30, end=2 '
-     '(param_scheduler)'),
+     'error: end should be larger than begin, but got '
+     f'begin={COSINE_BEGIN}, end=2 (param_scheduler)'),
     ('train_dataloader.num_workers=0',
      'error: persistent_workers option needs num_workers > 0 '
      '(train_dataloader)'),
