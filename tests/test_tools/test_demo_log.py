@@ -10,7 +10,7 @@ DEMO = osp.join(ROOT, 'configs', 'conmim', 'demo_vit-tiny.py')
 
 
 def test_demo_log_is_quiet_and_shows_patch_acc(tmp_path):
-    # the demo's two persistent data-loader workers run the pillow colour
+    # the demo's persistent data-loader worker runs the pillow colour
     # jitter that warned at every call
     result = run_tool([
         'tools/train.py', DEMO, '--work-dir', str(tmp_path), '--cfg-options',

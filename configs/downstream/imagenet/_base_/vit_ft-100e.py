@@ -25,24 +25,13 @@ model = dict(
     # the official head: trunc_normal_(std=0.02) scaled by init_scale 0.001
     head=dict(init_cfg=[dict(type='TruncNormal', layer='Linear', std=2e-5)]))
 
-# the official schedule is per iteration: linear warm-up, then a cosine to
-# min_lr 1e-6 x each layer's lr scale (an absolute eta_min would be the same
-# 1e-6 for every layer, above the peak lr of ViT-L's lowest layers)
+# the base's schedule (20 warm-up epochs, then a cosine, both per iteration)
+# with the official end: min_lr 1e-6 x each layer's lr scale (the base's
+# absolute eta_min 1e-6 is the same for every layer, above the peak lr of
+# ViT-L's lowest layers)
 param_scheduler = [
-    dict(
-        type='LinearLR',
-        start_factor=1e-4,
-        by_epoch=True,
-        begin=0,
-        end=20,
-        convert_to_iter_based=True),
-    dict(
-        type='CosineAnnealingLR',
-        by_epoch=True,
-        begin=20,
-        end=100,
-        eta_min_ratio=1e-6 / 4e-3,
-        convert_to_iter_based=True)
+    _base_.param_scheduler[0],
+    dict(_base_.param_scheduler[1], eta_min=None, eta_min_ratio=1e-6 / 4e-3)
 ]
 
 # checkpoints hold plain data only (they load weights-only)
