@@ -147,12 +147,58 @@ def enable_amp(cfg: Config) -> None:
     optim_wrapper.setdefault('loss_scale', 'dynamic')
 
 
-def enable_auto_scale_lr(cfg: Config) -> None:
-    """Scale the lr by total batch / ``auto_scale_lr.base_batch_size``."""
-    if 'base_batch_size' not in cfg.get('auto_scale_lr', {}):
-        raise ValueError('--auto-scale-lr needs `auto_scale_lr = dict('
-                         'base_batch_size=N)` in the config')
-    cfg.auto_scale_lr.enable = True
+def set_auto_scale_lr(cfg: Config, enable: bool) -> None:
+    """``--auto-scale-lr``: lr x total batch / ``auto_scale_lr.base_batch_size``.
+
+    The total batch counts gradient accumulation: processes x per-process
+    batch x ``optim_wrapper.accumulative_counts``. mmengine's
+    ``Runner.scale_lr`` counts the first two only, so for it the base batch
+    is divided by the accumulation count (the same ratio). Applies whether
+    the flag or the config (``auto_scale_lr.enable=True``) turns the scaling
+    on; :func:`auto_scale_lr_line` says what was used.
+
+    Args:
+        cfg (Config): The training config, changed in place.
+        enable (bool): Whether ``--auto-scale-lr`` was given.
+
+    Raises:
+        ConfigError: If the scaling is on without ``base_batch_size``.
+    """
+    scaling = cfg.get('auto_scale_lr', None) or {}
+    if not (enable or scaling.get('enable', False)):
+        return
+    if 'base_batch_size' not in scaling:
+        raise ConfigError('--auto-scale-lr needs `auto_scale_lr = dict('
+                          'base_batch_size=N)` in the config')
+    counts = cfg.get('optim_wrapper', {}).get('accumulative_counts', 1)
+    cfg.auto_scale_lr = dict(
+        scaling, enable=True,
+        base_batch_size=scaling['base_batch_size'] / counts)
+
+
+def auto_scale_lr_line(runner: Runner) -> str:
+    """How the lr was scaled: the total batch, its parts and the lr.
+
+    Args:
+        runner (Runner): Built from a config :func:`set_auto_scale_lr`
+            turned the scaling on for.
+
+    Returns:
+        str: E.g. ``auto_scale_lr: total batch 2 processes x 256 x 4
+        accumulated = 2048 (base_batch_size 2048): lr 0.0015 x 1 =
+        0.0015``.
+    """
+    cfg = runner.cfg
+    counts = cfg.optim_wrapper.get('accumulative_counts', 1)
+    per_process = cfg.train_dataloader.batch_size
+    total = runner.world_size * per_process * counts
+    base = cfg.auto_scale_lr.base_batch_size * counts
+    ratio = total / base
+    lr = cfg.optim_wrapper.optimizer.lr
+    return (f'auto_scale_lr: total batch {runner.world_size} processes x '
+            f'{per_process} x {counts} accumulated = {total} '
+            f'(base_batch_size {base:g}): lr {lr:g} x {ratio:g} = '
+            f'{lr * ratio:g}')
 
 
 def _is_complete(path: str) -> bool:
@@ -274,6 +320,8 @@ def train(runner: Runner, check_files: bool = True) -> None:
     """
     if check_files:
         check_listed_files(runner.train_loop.dataloader.dataset)
+    if runner.cfg.get('auto_scale_lr', {}).get('enable', False):
+        print_log(auto_scale_lr_line(runner), logger='current')
     try:
         runner.train()
     except NonFiniteError as err:

@@ -26,6 +26,10 @@ QUIET_LOG_MESSAGES = (
     # a ViT-B); the same settings are logged once as a table per group
     # (ParamGroupSummaryHook).
     'paramwise_options -- ',
+    # Runner.scale_lr's line counts processes x per-process batch only;
+    # tools/train.py logs the total batch with gradient accumulation and the
+    # lr it gave instead (conmim_mm.launch.auto_scale_lr_line).
+    'LR is set based on batch size of ',
 )
 
 

@@ -79,6 +79,13 @@ def run_tool(args: List[str], timeout: int = 600,
         timeout=timeout)
 
 
+def mmpretrain_train_script() -> str:
+    """mmpretrain's own tools/train.py (the copy installed with it)."""
+    import mmpretrain
+    return osp.join(osp.dirname(mmpretrain.__file__), '.mim', 'tools',
+                    'train.py')
+
+
 def tiny_conmim_cfg(config: str, width: int = 32, depth: int = 2,
                     img_size: int = 224, projector: int = 128,
                     out: int = 32):
@@ -102,6 +109,14 @@ def build_conmim(cfg):
     init_default_scope('mmpretrain')
     model = MODELS.build(cfg.model)
     model.init_weights()
+    return model
+
+
+def train_mode(model):
+    """``model.train()``, with the test as the declared teacher updater
+    (``ConMIM.loss`` refuses to train without one)."""
+    model.train()
+    model.follow_student_with('the test')
     return model
 
 

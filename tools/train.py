@@ -15,7 +15,7 @@ from mmengine.config import DictAction
 import conmim_mm  # noqa: F401  (registers components, safe loading)
 from conmim_mm.config_check import check_pretrained_checkpoint
 from conmim_mm.launch import (add_default_hooks, build_runner, enable_amp,
-                              enable_auto_scale_lr, load_config, run_cli,
+                              load_config, run_cli, set_auto_scale_lr,
                               set_launcher, set_resume, set_work_dir, train)
 
 
@@ -38,7 +38,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         '--auto-scale-lr',
         action='store_true',
-        help='scale the lr by total batch / auto_scale_lr.base_batch_size')
+        help='scale the lr by total batch / auto_scale_lr.base_batch_size '
+        '(total batch = processes x per-process batch x '
+        'optim_wrapper.accumulative_counts)')
     parser.add_argument(
         '--cfg-options',
         nargs='+',
@@ -65,8 +67,7 @@ def main(args: argparse.Namespace) -> None:
     set_launcher(cfg, args.launcher)
     if args.amp:
         enable_amp(cfg)
-    if args.auto_scale_lr:
-        enable_auto_scale_lr(cfg)
+    set_auto_scale_lr(cfg, args.auto_scale_lr)
     set_resume(cfg, args.resume)
     add_default_hooks(cfg)
     check_pretrained_checkpoint(cfg)

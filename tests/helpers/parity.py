@@ -34,7 +34,7 @@ import torch.nn as nn
 from mmengine.optim import build_optim_wrapper
 from mmpretrain.structures import DataSample
 
-from conftest import build_conmim, set_iteration, tiny_conmim_cfg
+from conftest import build_conmim, tiny_conmim_cfg, train_mode
 from conmim_mm.checkpoints import official_to_conmim
 
 SEED = 0
@@ -203,7 +203,7 @@ def our_step(reference: dict, mistake: Optional[str] = None) -> dict:
     model = build_conmim(cfg)
     state = official_to_conmim(reference['initial'])
     model.load_state_dict(state, strict=False)
-    model.train()
+    train_mode(model)
     masks = reference['mask'].reshape(-1, 14, 14)
     samples = []
     for mask in masks:
@@ -225,8 +225,7 @@ def our_step(reference: dict, mistake: Optional[str] = None) -> dict:
     grads = {k: p.grad.clone() for k, p in model.named_parameters()
              if p.grad is not None}
     optim_wrapper.step()
-    set_iteration(0, 1000)
-    momentum = model.momentum_update()
+    momentum = model.momentum_update(0, 1000)
     return dict(loss=loss.item(), grads=grads, state=model.state_dict(),
                 momentum=momentum)
 

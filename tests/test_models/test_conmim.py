@@ -3,7 +3,7 @@ import pytest
 import torch
 from mmpretrain.structures import DataSample
 
-from conftest import build_conmim, set_iteration, tiny_conmim_cfg
+from conftest import build_conmim, tiny_conmim_cfg, train_mode
 from conmim_mm.models.algorithms.conmim import cosine_momentum
 
 
@@ -23,7 +23,7 @@ def _batch(model_size: int, patch: int = 16, batch: int = 2):
 @pytest.mark.parametrize('size', [192, 224, 256])
 def test_any_input_size_divisible_by_the_mask_cell(size):
     model = build_conmim(tiny_conmim_cfg('vit-b_800e.py', img_size=size))
-    model.train()
+    train_mode(model)
     inputs, samples = _batch(size)
     loss = model.loss(inputs, samples)['loss']
     assert torch.isfinite(loss)
@@ -34,10 +34,28 @@ def test_any_input_size_divisible_by_the_mask_cell(size):
     assert features[0].shape == (2, (size // 16)**2 + 1, 32)
 
 
+def test_no_training_loss_without_a_teacher_updater():
+    """A frozen teacher would be another method: ``loss`` refuses to train
+    until an updater is declared, and computes again once one is."""
+    model = build_conmim(tiny_conmim_cfg('vit-b_800e.py', img_size=64))
+    model.train()
+    inputs, samples = _batch(64)
+    with pytest.raises(ValueError, match=r'frozen teacher.*TeacherUpdateHook'):
+        model.loss(inputs, samples)
+    model.follow_student_with('the test')
+    assert torch.isfinite(model.loss(inputs, samples)['loss'])
+    model.follow_student_with(None)
+    with pytest.raises(ValueError, match=r'frozen teacher'):
+        model.loss(inputs, samples)
+    model.eval()  # evaluation of the loss trains nothing: no updater needed
+    with torch.no_grad():
+        assert torch.isfinite(model.loss(inputs, samples)['loss'])
+
+
 def test_bf16_autocast_loss_matches_fp32():
     torch.manual_seed(0)
     model = build_conmim(tiny_conmim_cfg('vit-b_800e.py', img_size=64))
-    model.train()
+    train_mode(model)
     inputs, samples = _batch(64)
     state = {k: v.clone() for k, v in model.state_dict().items()}
     fp32 = model.loss(inputs, samples)['loss']
@@ -55,11 +73,10 @@ def test_momentum_update_follows_the_cosine_schedule():
         model.backbone.cls_token.fill_(1.0)
         teacher.fill_(0.0)
         model.teacher.neck.bn0.running_mean.fill_(7.0)
-    for cur_iter, expected in [(0, 0.996), (50, 0.998), (100, 1.0)]:
-        set_iteration(cur_iter, 100)
+    for step, expected in [(0, 0.996), (50, 0.998), (100, 1.0)]:
         with torch.no_grad():
             teacher.fill_(0.0)
-        momentum = model.momentum_update()
+        momentum = model.momentum_update(step, 100)
         assert momentum == pytest.approx(expected, abs=1e-12)
         assert torch.allclose(teacher, torch.full_like(teacher,
                                                        1 - expected))
@@ -79,8 +96,7 @@ def test_momentum_update_is_the_weighted_mean_for_every_parameter():
     student = list(model.backbone.parameters()) + list(
         model.neck.parameters())
     expected = [0.996 * t + 0.004 * s for t, s in zip(teacher, student)]
-    set_iteration(0, 100)
-    assert model.momentum_update() == pytest.approx(0.996, abs=1e-12)
+    assert model.momentum_update(0, 100) == pytest.approx(0.996, abs=1e-12)
     assert len(teacher) == len(student) > 0
     for updated, want in zip(teacher, expected):
         assert torch.allclose(updated, want, rtol=0, atol=1e-6)

@@ -13,7 +13,7 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from conftest import ROOT, build_conmim, tiny_conmim_cfg
+from conftest import ROOT, build_conmim, tiny_conmim_cfg, train_mode
 from step_benchmark import synthetic_views
 
 TINY_ARCH = dict(embed_dims=32, num_layers=2, num_heads=2,
@@ -131,7 +131,7 @@ def one_iteration(cfg, seed: int = 0, state: Optional[dict] = None) -> tuple:
     model = build_conmim(cfg)
     if state is not None:
         model.load_state_dict(state)
-    model.train()
+    train_mode(model)
     query, key, mask = synthetic_views(2, 64, 16, torch.device('cpu'))
     from mmpretrain.structures import DataSample
     samples = []

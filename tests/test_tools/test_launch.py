@@ -1,5 +1,5 @@
 """conmim_mm.launch, the config handling behind tools/train.py and
-tools/test.py: default hooks, --amp."""
+tools/test.py: default hooks, --amp, --auto-scale-lr."""
 import os.path as osp
 
 import pytest
@@ -7,7 +7,7 @@ from mmengine.config import Config
 
 from conftest import ROOT
 from conmim_mm.errors import ConfigError
-from conmim_mm.launch import add_default_hooks, enable_amp
+from conmim_mm.launch import add_default_hooks, enable_amp, set_auto_scale_lr
 
 
 def test_amp_configs_get_the_skip_hook_and_keep_their_settings():
@@ -57,3 +57,23 @@ def test_amp_refuses_other_wrappers():
                        'OptimWrapper or CheckedOptimWrapper, got '
                        'ApexOptimWrapper'):
         enable_amp(cfg)
+
+
+@pytest.mark.parametrize('flag,enable,counts,base', [
+    (True, False, 1, 2048), (True, False, 4, 512),
+    (False, True, 4, 512), (False, False, 4, 2048)])
+def test_auto_scale_lr_counts_accumulation(flag, enable, counts, base):
+    """mmengine scales by processes x batch / base: the base it is handed is
+    divided by the accumulation count, whether the flag or the config turns
+    the scaling on; without either, nothing changes."""
+    cfg = Config(dict(
+        optim_wrapper=dict(accumulative_counts=counts),
+        auto_scale_lr=dict(base_batch_size=2048, enable=enable)))
+    set_auto_scale_lr(cfg, flag)
+    assert cfg.auto_scale_lr == dict(base_batch_size=base,
+                                     enable=flag or enable)
+
+
+def test_auto_scale_lr_needs_a_base_batch():
+    with pytest.raises(ConfigError, match='base_batch_size=N'):
+        set_auto_scale_lr(Config(dict(optim_wrapper=dict())), True)

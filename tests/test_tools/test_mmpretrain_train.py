@@ -7,15 +7,9 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from conftest import ROOT, run_tool
+from conftest import ROOT, mmpretrain_train_script, run_tool
 
 DEMO = osp.join(ROOT, 'configs', 'conmim', 'demo_vit-tiny.py')
-
-
-def _mmpretrain_train() -> str:
-    import mmpretrain
-    return osp.join(osp.dirname(mmpretrain.__file__), '.mim', 'tools',
-                    'train.py')
 
 
 def _options(max_iters: int) -> list:
@@ -58,7 +52,7 @@ def _train_then_resume(script: str, work_dir) -> None:
 def runs(tmp_path_factory) -> dict:
     """The work dirs of the same procedure through both scripts."""
     work_dirs = {}
-    for name, script in (('mmpretrain', _mmpretrain_train()),
+    for name, script in (('mmpretrain', mmpretrain_train_script()),
                          ('conmim_mm', 'tools/train.py')):
         work_dirs[name] = tmp_path_factory.mktemp(name)
         _train_then_resume(script, work_dirs[name])

@@ -134,9 +134,11 @@ class ConMIMStep:
         self.model = MODELS.build(cfg.model)
         self.model.init_weights()
         self.model.to(device).train()
+        self.model.follow_student_with(type(self).__name__)
         self.optim_wrapper = build_optim_wrapper(self.model, cfg.optim_wrapper)
         self.hub = MessageHub.get_current_instance()
         self.hub.update_info('max_iters', max_iters)
+        self.max_iters = max_iters
         self.iteration = 0
 
     def __call__(self, query: torch.Tensor, key: torch.Tensor,
@@ -159,7 +161,7 @@ class ConMIMStep:
         data = dict(inputs=[query, key], data_samples=samples)
         log_vars = self.model.train_step(data, self.optim_wrapper)
         self.hub.update_info('iter', self.iteration)
-        self.model.momentum_update()
+        self.model.momentum_update(self.iteration, self.max_iters)
         self.iteration += 1
         return log_vars['loss']
 

@@ -5,7 +5,6 @@ from typing import Dict, List, Optional, Tuple, Union
 
 import torch
 import torch.nn as nn
-from mmengine.logging import MessageHub
 from mmpretrain.models import BaseSelfSupervisor
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
@@ -46,8 +45,12 @@ class ConMIM(BaseSelfSupervisor):
     ``teacher.neck.*`` in the state dict, which the downstream configs
     read), so ``model.train()`` keeps its BatchNorm layers in train mode as
     in the official code, and checkpoints hold it. It changes only through
-    :meth:`momentum_update`, called once per iteration right after the
-    optimizer step (``TeacherUpdateHook``).
+    :meth:`momentum_update`, called once per optimizer step right after it
+    (``TeacherUpdateHook``; with gradient accumulation, every
+    ``accumulative_counts`` iterations). The model will not compute a
+    training loss until an updater has declared itself
+    (:meth:`follow_student_with`), so no config can train it against a
+    frozen teacher.
 
     Args:
         backbone (dict): Masked ViT config (``ConMIMPretrainViT``); called
@@ -82,6 +85,7 @@ class ConMIM(BaseSelfSupervisor):
         self.teacher = nn.ModuleDict(
             dict(backbone=deepcopy(self.backbone), neck=deepcopy(self.neck)))
         self.teacher.requires_grad_(False)
+        self.teacher_updater: Optional[str] = None
 
     def init_weights(self) -> None:
         """Initialise the student, then make the teacher an exact copy.
@@ -119,7 +123,18 @@ class ConMIM(BaseSelfSupervisor):
             dict[str, torch.Tensor]: The head's ``loss`` and ``patch_acc``
             (:meth:`ConMIMHead.loss`); mmengine sums the keys containing
             ``loss`` and logs the others as they are.
+
+        Raises:
+            ConfigError: In training mode, when nothing updates the teacher
+                (:meth:`follow_student_with`).
         """
+        if self.training and self.teacher_updater is None:
+            raise ConfigError(
+                'ConMIM would train against a frozen teacher: nothing '
+                'updates it after the optimizer step. Add '
+                "dict(type='TeacherUpdateHook') to custom_hooks (a config "
+                'that sets custom_hooks replaces its base\'s list: write '
+                'custom_hooks = _base_.custom_hooks + [...])')
         mask = torch.stack([sample.mask for sample in data_samples])
         mask = mask.flatten(1).bool()
         # teacher first, as in the official step: its temporaries are freed
@@ -131,34 +146,38 @@ class ConMIM(BaseSelfSupervisor):
         # patch tokens only: the [CLS] token takes no part in the loss
         return self.head.loss(student[:, 1:], teacher[:, 1:], mask)
 
-    def current_momentum(self) -> float:
-        """Momentum for the iteration that just ran (mmengine MessageHub).
+    def follow_student_with(self, updater: Optional[str]) -> None:
+        """Declare what updates the teacher after each optimizer step.
 
-        Returns:
-            float: :func:`cosine_momentum` of the MessageHub's ``iter`` and
-            ``max_iters``.
+        :meth:`loss` refuses to train until something has: without it the
+        student would learn against a frozen teacher, a different method,
+        with no sign in the log. ``TeacherUpdateHook`` declares itself
+        before training and withdraws after it; a training loop of one's
+        own that calls :meth:`momentum_update` after each step declares
+        itself the same way.
 
-        Raises:
-            RuntimeError: Outside mmengine's train loop.
+        Args:
+            updater (str | None): What updates the teacher (kept as
+                ``teacher_updater``), or None to withdraw it.
         """
-        hub = MessageHub.get_current_instance()
-        cur_iter, max_iters = hub.get_info('iter'), hub.get_info('max_iters')
-        if cur_iter is None or not max_iters:
-            raise RuntimeError(
-                'ConMIM.momentum_update needs `iter` and `max_iters` in the '
-                "MessageHub (set by mmengine's train loop)")
-        return cosine_momentum(self.teacher_momentum, cur_iter, max_iters)
+        self.teacher_updater = updater
 
     @torch.no_grad()
-    def momentum_update(self) -> float:
+    def momentum_update(self, step: int, total_steps: int) -> float:
         """``teacher = m * teacher + (1 - m) * student``, parameters only.
 
-        One multi-tensor update; BatchNorm buffers are not averaged.
+        One multi-tensor update; BatchNorm buffers are not averaged. ``m``
+        follows :func:`cosine_momentum` over the optimizer steps of the run
+        (the iterations without gradient accumulation).
+
+        Args:
+            step (int): The optimizer step just taken, counted from 0.
+            total_steps (int): Optimizer steps in the whole run.
 
         Returns:
             float: The momentum ``m`` used.
         """
-        momentum = self.current_momentum()
+        momentum = cosine_momentum(self.teacher_momentum, step, total_steps)
         student = list(self.backbone.parameters()) + list(
             self.neck.parameters())
         # teacher + (1 - m) * (student - teacher): one pass over the weights
