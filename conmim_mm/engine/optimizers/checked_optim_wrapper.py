@@ -10,6 +10,7 @@ from torch.nn.modules.batchnorm import _BatchNorm
 
 from ...errors import NonFiniteError
 from ..non_finite import check_finite_loss, check_finite_parameters
+from .compiled_step import CompiledStepMixin
 from .portable_amp_optim_wrapper import PortableAmpOptimWrapper
 
 
@@ -65,6 +66,9 @@ class NonFiniteCheckMixin:
         buffer = self.message_hub.log_scalars.get('train/grad_norm')
         return None if buffer is None else float(buffer.current())
 
+    # first in the MRO, so it too is kept out of torch.compile (the checks
+    # read the loss and the weights; see compiled_step.py)
+    @torch.compiler.disable
     def update_params(self,
                       loss: torch.Tensor,
                       step_kwargs: Optional[dict] = None,
@@ -97,8 +101,10 @@ class NonFiniteCheckMixin:
 
 
 @OPTIM_WRAPPERS.register_module()
-class CheckedOptimWrapper(NonFiniteCheckMixin, OptimWrapper):
-    """``OptimWrapper`` (fp32) with the checks of :class:`NonFiniteCheckMixin`.
+class CheckedOptimWrapper(NonFiniteCheckMixin, CompiledStepMixin,
+                          OptimWrapper):
+    """``OptimWrapper`` (fp32) with the checks of :class:`NonFiniteCheckMixin`
+    (compiled as :class:`CompiledStepMixin` says).
 
     Args:
         **kwargs: ``OptimWrapper`` arguments.

@@ -1,7 +1,8 @@
-"""Mixed precision where there is an accelerator, fp32 where there is not."""
+"""Mixed precision where there is an accelerator; fp32 (or, opted in,
+autocast) on a CPU."""
 import logging
 from contextlib import contextmanager
-from typing import Optional, Union
+from typing import Optional, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -10,6 +11,18 @@ from mmengine.device import (is_cuda_available, is_mlu_available,
 from mmengine.logging import print_log
 from mmengine.optim import AmpOptimWrapper, OptimWrapper
 from mmengine.registry import OPTIM_WRAPPERS
+
+from ...errors import ConfigError
+from .compiled_step import CompiledStepMixin
+
+#: The autocast types ``cpu_autocast=True`` accepts (None: bfloat16).
+CPU_DTYPES = {
+    None: torch.bfloat16,
+    'bfloat16': torch.bfloat16,
+    torch.bfloat16: torch.bfloat16,
+    'float16': torch.float16,
+    torch.float16: torch.float16,
+}
 
 
 def has_accelerator() -> bool:
@@ -38,8 +51,35 @@ def default_dtype() -> Optional[str]:
     return 'float16'
 
 
+def cpu_loss_scaler(
+        loss_scale: Union[str, float, dict]
+) -> Tuple[torch.amp.GradScaler, Optional[float]]:
+    """A CPU ``GradScaler`` configured as ``AmpOptimWrapper`` configures
+    its CUDA one.
+
+    Args:
+        loss_scale (str | float | dict): ``'dynamic'`` (the defaults), a
+            float (a static scale) or ``GradScaler`` arguments.
+
+    Returns:
+        tuple: The scaler and the fixed scale ``GradScaler.update`` is given
+        (None for a dynamic scale).
+
+    Raises:
+        ConfigError: For another ``loss_scale``.
+    """
+    if loss_scale == 'dynamic':
+        return torch.amp.GradScaler('cpu'), None
+    if isinstance(loss_scale, float):
+        return torch.amp.GradScaler('cpu', init_scale=loss_scale), loss_scale
+    if isinstance(loss_scale, dict):
+        return torch.amp.GradScaler('cpu', **loss_scale), None
+    raise ConfigError('optim_wrapper.loss_scale must be a float, a dict or '
+                      f"'dynamic', got {loss_scale!r}")
+
+
 @OPTIM_WRAPPERS.register_module()
-class PortableAmpOptimWrapper(AmpOptimWrapper):
+class PortableAmpOptimWrapper(CompiledStepMixin, AmpOptimWrapper):
     """``AmpOptimWrapper`` that picks its precision for the device.
 
     * ``dtype=None`` on a CUDA GPU: bfloat16 autocast where the GPU supports
@@ -54,6 +94,12 @@ class PortableAmpOptimWrapper(AmpOptimWrapper):
       disabled GradScaler, so the optimizer state keeps its
       ``loss_scaler`` entry and a checkpoint written with AMP on a GPU
       resumes here (its scaler state is ignored).
+    * ``cpu_autocast=True`` opts in to autocast on a machine without an
+      accelerator: bfloat16 (``dtype`` None or ``'bfloat16'``, no loss
+      scaling) or float16 (``dtype='float16'``, with a CPU GradScaler
+      configured by ``loss_scale``), as a GPU would train, only slower; the
+      tests train through it. It has no effect where there is an
+      accelerator.
     * A checkpoint whose ``loss_scaler`` entry is empty (written by a
       disabled scaler: on a CPU or in bfloat16) resumes under float16 with a
       fresh scale instead of failing.
@@ -67,6 +113,8 @@ class PortableAmpOptimWrapper(AmpOptimWrapper):
         dtype (str | torch.dtype, optional): Autocast type; None picks as
             above. Defaults to None.
         use_fsdp (bool): As for ``AmpOptimWrapper``. Defaults to False.
+        cpu_autocast (bool): Without an accelerator, autocast on the CPU in
+            ``dtype`` instead of training in fp32. Defaults to False.
         **kwargs: ``OptimWrapper`` arguments (``optimizer``,
             ``accumulative_counts``, ``clip_grad``).
     """
@@ -75,7 +123,24 @@ class PortableAmpOptimWrapper(AmpOptimWrapper):
                  loss_scale: Union[str, float, dict] = 'dynamic',
                  dtype: Optional[Union[str, torch.dtype]] = None,
                  use_fsdp: bool = False,
+                 cpu_autocast: bool = False,
                  **kwargs) -> None:
+        self.cpu_autocast = cpu_autocast and not has_accelerator()
+        if self.cpu_autocast:
+            if dtype not in CPU_DTYPES:
+                raise ConfigError(
+                    'optim_wrapper.dtype must be bfloat16 or float16 with '
+                    f'cpu_autocast=True, got {dtype}')
+            OptimWrapper.__init__(self, **kwargs)
+            self.cast_dtype = CPU_DTYPES[dtype]
+            if self.cast_dtype == torch.float16:
+                self.loss_scaler, self._scale_update_param = \
+                    cpu_loss_scaler(loss_scale)
+            else:
+                self._scale_update_param = None
+                self.loss_scaler = torch.amp.GradScaler('cpu', enabled=False)
+            self.fp32 = False
+            return
         if not has_accelerator():
             print_log(
                 f'{type(self).__name__}: no GPU, so mixed precision is off: '
@@ -108,13 +173,19 @@ class PortableAmpOptimWrapper(AmpOptimWrapper):
 
     @contextmanager
     def optim_context(self, model: nn.Module):
-        """Autocast (with an accelerator) and gradient-accumulation context.
+        """Autocast (with an accelerator, or on the CPU with
+        ``cpu_autocast``) and gradient-accumulation context.
 
         Args:
             model (nn.Module): The training model.
         """
         if self.fp32:
             with OptimWrapper.optim_context(self, model):
+                yield
+        elif self.cpu_autocast:
+            # mmengine's autocast allows only bfloat16 on a CPU
+            with OptimWrapper.optim_context(self, model), torch.autocast(
+                    'cpu', dtype=self.cast_dtype):
                 yield
         else:
             with super().optim_context(model):

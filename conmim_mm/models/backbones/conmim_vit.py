@@ -1,6 +1,7 @@
 """BEiT ViTs for ConMIM: SDPA attention; the official initialisation."""
 import torch
 import torch.nn as nn
+from mmcv.cnn.bricks import DropPath
 from mmengine.model.weight_init import trunc_normal_
 from mmpretrain.models.backbones.beit import BEiTViT
 from mmpretrain.models.selfsup.beit import BEiTPretrainViT
@@ -36,9 +37,28 @@ def use_attention(layers: nn.ModuleList, attention: str) -> None:
                 layer.attn = SDPABEiTAttention.from_attention(layer.attn)
 
 
+def use_float_drop_rates(layers: nn.ModuleList) -> None:
+    """Make the stochastic-depth rates of the blocks Python floats.
+
+    mmpretrain draws them with ``np.linspace``, so every ``DropPath`` holds
+    a numpy float. ``torch.compile`` turns a numpy scalar into a tensor input
+    of the graph, which makes mmcv's ``if drop_prob == 0.`` a data-dependent
+    branch: a graph break inside mmengine's ``optim_context``, after which
+    the whole ``train_step`` runs uncompiled. A Python float is compiled as
+    a constant. The values are unchanged.
+
+    Args:
+        layers (nn.ModuleList): ``BEiTTransformerEncoderLayer`` blocks.
+    """
+    for module in layers.modules():
+        if isinstance(module, DropPath):
+            module.drop_prob = float(module.drop_prob)
+
+
 class AttentionChoiceMixin:
     """Adds ``attention`` to a BEiT backbone class (see
-    :func:`use_attention`).
+    :func:`use_attention`) and gives its blocks plain float drop-path rates
+    (:func:`use_float_drop_rates`).
 
     Args:
         attention (str): ``'sdpa'`` or ``'stock'``. Defaults to ``'sdpa'``.
@@ -48,6 +68,7 @@ class AttentionChoiceMixin:
     def __init__(self, attention: str = 'sdpa', **kwargs) -> None:
         super().__init__(**kwargs)
         use_attention(self.layers, attention)
+        use_float_drop_rates(self.layers)
 
 
 @MODELS.register_module()

@@ -61,6 +61,11 @@ class ConMIMHead(BaseModule):
                 f'shape (B, N, D) and a (B, N) mask, got '
                 f'{tuple(student.shape)}, {tuple(teacher.shape)} and '
                 f'{tuple(mask.shape)}')
+        # every position's loss, weighted by the mask: the same mean over the
+        # masked positions as selecting them (logits[mask]) without a tensor
+        # whose size depends on the mask, which torch.compile cannot trace
+        # in one graph
+        weight = mask.float()
         with torch.autocast(device_type=student.device.type, enabled=False):
             query = F.normalize(student.float(), dim=-1)
             key = F.normalize(teacher.float(), dim=-1)
@@ -69,9 +74,11 @@ class ConMIMHead(BaseModule):
             num_patches = student.shape[1]
             target = torch.arange(
                 num_patches, device=student.device).expand_as(mask)
-            masked_logits, masked_target = logits[mask], target[mask]
-            loss = F.cross_entropy(masked_logits, masked_target)
+            per_position = F.cross_entropy(
+                logits.flatten(0, 1), target.flatten(),
+                reduction='none').view_as(weight)
+            loss = (per_position * weight).sum() / weight.sum()
         with torch.no_grad():
-            hits = masked_logits.argmax(dim=-1) == masked_target
-            patch_acc = hits.float().mean() * 100
+            hits = (logits.argmax(dim=-1) == target).float()
+            patch_acc = (hits * weight).sum() / weight.sum() * 100
         return dict(loss=loss, patch_acc=patch_acc)

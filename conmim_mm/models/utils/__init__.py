@@ -1,3 +1,4 @@
+from .data_preprocessor import ConMIMDataPreprocessor
 from .sync_batch_norm import PortableSyncBatchNorm
 
-__all__ = ['PortableSyncBatchNorm']
+__all__ = ['ConMIMDataPreprocessor', 'PortableSyncBatchNorm']

@@ -10,7 +10,7 @@
 img_size = 224
 
 data_preprocessor = dict(
-    type='SelfSupDataPreprocessor',
+    type='ConMIMDataPreprocessor',
     mean=[123.675, 116.28, 103.53],
     std=[58.395, 57.12, 57.375],
     to_rgb=True)
