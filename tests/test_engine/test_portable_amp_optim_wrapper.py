@@ -1,5 +1,6 @@
 """PortableAmpOptimWrapper: fp32 on a CPU (checkpoints keep the AMP layout),
-bf16 without loss scaling on GPUs that have it, fp16 with it elsewhere."""
+bf16 without loss scaling on GPUs that have it, fp16 with it elsewhere;
+bf16 or fp16 autocast on a CPU when asked for (cpu_autocast=True)."""
 import copy
 import logging
 
@@ -13,6 +14,7 @@ from mmengine.optim.optimizer import amp_optimizer_wrapper
 from conmim_mm.engine.optimizers import (CheckedAmpOptimWrapper,
                                          PortableAmpOptimWrapper)
 from conmim_mm.engine.optimizers import portable_amp_optim_wrapper
+from conmim_mm.errors import ConfigError
 
 WRAPPERS = [PortableAmpOptimWrapper, CheckedAmpOptimWrapper]
 SCALER_KEYS = {'scale', 'growth_factor', 'backoff_factor', 'growth_interval',
@@ -213,3 +215,62 @@ def test_fp16_resumes_from_a_checkpoint_without_scaler_state(fake_cuda):
     bf16 = _build(PortableAmpOptimWrapper, _model())
     bf16.load_state_dict(dict(state, loss_scaler=_gpu_scaler_state()))
     assert not bf16.loss_scaler.is_enabled()
+
+
+# ------------------------------------------------- CPU autocast (opt-in)
+@pytest.mark.parametrize('dtype, expected', [(None, torch.bfloat16),
+                                             ('bfloat16', torch.bfloat16),
+                                             ('float16', torch.float16)])
+def test_cpu_autocast_is_an_explicit_opt_in(dtype, expected, no_gpu,
+                                            warnings_logged):
+    model = _model()
+    wrapper = _build(PortableAmpOptimWrapper, model, dtype=dtype,
+                     cpu_autocast=True, loss_scale=dict(init_scale=256.))
+    assert warnings_logged == []
+    assert wrapper.cast_dtype == expected and not wrapper.fp32
+    with wrapper.optim_context(model):
+        assert torch.is_autocast_enabled('cpu')
+        assert torch.get_autocast_dtype('cpu') == expected
+        assert model(_inputs(0)).dtype == expected
+    assert not torch.is_autocast_enabled('cpu')
+    # float16 scales the loss (here from 256), bfloat16 has no scaler
+    assert wrapper.loss_scaler.is_enabled() == (expected == torch.float16)
+    if expected == torch.float16:
+        assert wrapper.loss_scaler.get_scale() == 256.
+    before = copy.deepcopy(model.state_dict())
+    _train(wrapper, model)
+    assert not torch.equal(model.state_dict()['0.weight'], before['0.weight'])
+
+
+@pytest.mark.parametrize('loss_scale, scale, after_overflow', [
+    ('dynamic', 2.0**16, 2.0**15), (512., 512., 512.),
+    (dict(init_scale=8., growth_interval=10), 8., 4.)])
+def test_cpu_float16_loss_scale_as_amp_optim_wrapper(loss_scale, scale,
+                                                     after_overflow, no_gpu):
+    """'dynamic', a dict: a dynamic scale, halved by an overflow; a float:
+    a static scale."""
+    model = _model()
+    wrapper = _build(PortableAmpOptimWrapper, model, dtype='float16',
+                     cpu_autocast=True, loss_scale=loss_scale)
+    assert wrapper.loss_scaler.get_scale() == scale
+    before = copy.deepcopy(model.state_dict())
+    with wrapper.optim_context(model):
+        loss = model(_inputs(0)).float().pow(2).mean() * float('inf')
+    wrapper.update_params(loss)
+    assert wrapper.loss_scaler.get_scale() == after_overflow
+    for key, value in model.state_dict().items():
+        assert torch.equal(value, before[key]), key  # the step was skipped
+
+
+def test_cpu_autocast_refuses_other_types(no_gpu):
+    with pytest.raises(ConfigError, match='must be bfloat16 or float16 with '
+                       'cpu_autocast=True, got float32'):
+        _build(PortableAmpOptimWrapper, _model(), dtype='float32',
+               cpu_autocast=True)
+
+
+def test_cpu_autocast_has_no_effect_with_a_gpu(fake_cuda):
+    fake_cuda(native_bf16=False)
+    wrapper = _build(PortableAmpOptimWrapper, _model(), cpu_autocast=True)
+    assert not wrapper.cpu_autocast
+    assert wrapper.cast_dtype == torch.float16  # the GPU's default

@@ -1,15 +1,21 @@
-"""SkippedStepHook: fp16 overflow skips are counted; a run of them stops."""
+"""SkippedStepHook: fp16 overflow skips are counted; a run of them stops;
+on a ConMIM model trained in fp16 (CPU autocast) the teacher still follows
+the unchanged student on a skipped step, as in the official code."""
 import math
 from types import SimpleNamespace
 
 import pytest
 import torch
 from mmengine.logging import MessageHub
-from mmengine.optim import AmpOptimWrapper, OptimWrapper
+from mmengine.optim import AmpOptimWrapper, OptimWrapper, build_optim_wrapper
 from mmengine.optim.optimizer import amp_optimizer_wrapper
+from mmpretrain.structures import DataSample
 
-from conmim_mm.engine import SkippedStepHook
+from conftest import build_conmim, tiny_conmim_cfg, train_mode
+from conmim_mm.engine import SkippedStepHook, TeacherUpdateHook
+from conmim_mm.engine.optimizers import portable_amp_optim_wrapper
 from conmim_mm.errors import ConfigError, NonFiniteError
+from conmim_mm.models.algorithms.conmim import cosine_momentum
 
 
 def test_fp16_overflow_skips_are_counted_and_a_run_of_them_stops(
@@ -67,3 +73,77 @@ def test_nothing_is_counted_without_an_enabled_loss_scaler():
 def test_max_consecutive_must_be_positive():
     with pytest.raises(ConfigError, match='max_consecutive must be >= 1'):
         SkippedStepHook(max_consecutive=0)
+
+
+def _batch(seed: int) -> dict:
+    generator = torch.Generator().manual_seed(seed)
+    views = [torch.randint(0, 256, (4, 3, 64, 64), dtype=torch.uint8,
+                           generator=generator) for _ in range(2)]
+    samples = [DataSample().set_mask(
+        torch.rand(4, 4, generator=generator) < 0.75) for _ in range(4)]
+    return dict(inputs=views, data_samples=samples)
+
+
+def test_fp16_skipped_step_counts_and_the_teacher_follows(monkeypatch):
+    """Iterations 1 and 3 step; iteration 2's fp16 gradients overflow (an
+    Inf planted in one of them): the scaler skips the step and halves the
+    scale, the hook counts it, the student and AdamW's moments stay as they
+    were, and the teacher still moves towards the (unchanged) student with
+    iteration 2's momentum, as the official code updates it after the loss
+    scaler whatever the scaler decided."""
+    monkeypatch.setattr(portable_amp_optim_wrapper, 'has_accelerator',
+                        lambda: False)
+    cfg = tiny_conmim_cfg('vit-b_800e.py', img_size=64)
+    cfg.model.data_preprocessor = cfg.data_preprocessor
+    torch.manual_seed(0)
+    model = train_mode(build_conmim(cfg))
+    wrapper = build_optim_wrapper(model, dict(
+        cfg.optim_wrapper, cpu_autocast=True, dtype='float16',
+        loss_scale=dict(init_scale=256.)))
+    max_iters = 3
+    wrapper.initialize_count_status(model, 0, max_iters)
+    skipped, teacher_update = SkippedStepHook(), TeacherUpdateHook()
+    runner = SimpleNamespace(
+        model=model, optim_wrapper=wrapper, iter=0, max_iters=max_iters,
+        hooks=[skipped, teacher_update],
+        message_hub=MessageHub.get_instance('test_fp16_teacher'))
+    teacher_update.before_train(runner)
+    student = dict(model.backbone.named_parameters())
+    teacher = dict(model.teacher.backbone.named_parameters())
+    weight = student['layers.0.attn.qkv.weight']
+
+    for i, overflow in enumerate([False, True, False]):
+        before = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        moments = {id(p): s['exp_avg'].clone()
+                   for p, s in wrapper.optimizer.state.items()}
+        scale = wrapper.loss_scaler.get_scale()
+        handle = weight.register_hook(
+            lambda grad: grad + float('inf')) if overflow else None
+        skipped.before_train_iter(runner, i)
+        model.train_step(_batch(i), wrapper)
+        skipped.after_train_iter(runner, i)
+        teacher_update.after_train_iter(runner, i)
+        runner.iter += 1
+        if handle:
+            handle.remove()
+
+        moved = not torch.equal(
+            weight, before['backbone.layers.0.attn.qkv.weight'])
+        assert moved != overflow, i
+        assert runner.message_hub.get_info('skipped_steps', 0) == \
+            int(i >= 1), i
+        if overflow:
+            assert wrapper.loss_scaler.get_scale() == scale / 2
+            for name, value in student.items():
+                assert torch.equal(value, before['backbone.' + name]), name
+            for p, state in wrapper.optimizer.state.items():
+                assert torch.equal(state['exp_avg'], moments[id(p)])
+        # the teacher took one momentum step towards the student as it is
+        # now, with this iteration's momentum
+        momentum = cosine_momentum(model.teacher_momentum, i, max_iters)
+        for name, value in teacher.items():
+            expected = torch.lerp(before['teacher.backbone.' + name],
+                                  student[name].detach(), 1 - momentum)
+            assert torch.allclose(value, expected, rtol=0,
+                                  atol=1e-7), (i, name)
+            assert not torch.equal(value, before['teacher.backbone.' + name])
