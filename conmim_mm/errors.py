@@ -1,6 +1,7 @@
-"""The errors conmim_mm raises for bad input.
+"""The errors conmim_mm raises for bad input (and for a checkpoint it could
+not write).
 
-Each names the input at fault in one line; ``tools/train.py`` and
+Each names the input (or file) at fault in one line; ``tools/train.py`` and
 ``tools/test.py`` print them as ``error: ...`` without a stack trace.
 """
 import pickle
@@ -16,6 +17,11 @@ class CheckpointFormatError(ValueError):
 
 class UnsafeCheckpointError(pickle.UnpicklingError):
     """A checkpoint holds pickled objects other than tensors and plain data."""
+
+
+class CheckpointWriteError(OSError):
+    """A checkpoint file could not be written (a full disk, a write error);
+    nothing partial was left under its name."""
 
 
 class UnreadableImageError(ValueError):

@@ -20,11 +20,12 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner, find_latest_checkpoint
 
 from .build_errors import describe_build_error, missing_package
+from .checkpoints import ATOMIC_BACKEND_ARGS, write_atomically
 from .config_check import check_conmim_config
 from .datasets import check_listed_files
-from .errors import (CheckpointFormatError, ConfigError, MissingPackageError,
-                     NonFiniteError, UnreadableImageError,
-                     UnsafeCheckpointError)
+from .errors import (CheckpointFormatError, CheckpointWriteError, ConfigError,
+                     MissingPackageError, NonFiniteError,
+                     UnreadableImageError, UnsafeCheckpointError)
 from .quiet import quiet_logger
 
 
@@ -103,7 +104,9 @@ def add_default_hooks(cfg: Config) -> None:
     :class:`ParamGroupSummaryHook` (the optimizer's parameter groups as one
     table) always; :class:`SkippedStepHook` (fp16 overflow skips counted, a
     run of them stops training) when the config trains with an AMP optimizer
-    wrapper. A hook the config lists keeps its settings.
+    wrapper. A hook the config lists keeps its settings. The config's
+    checkpoint hook is made to write atomically
+    (:func:`write_checkpoints_atomically`).
     """
     needed = ['SafeCheckpointHook', 'ParamGroupSummaryHook']
     if 'Amp' in cfg.get('optim_wrapper', {}).get('type', ''):
@@ -112,6 +115,27 @@ def add_default_hooks(cfg: Config) -> None:
     listed = {h.get('type') for h in hooks}
     hooks += [dict(type=name) for name in needed if name not in listed]
     cfg.custom_hooks = hooks
+    write_checkpoints_atomically(cfg)
+
+
+def write_checkpoints_atomically(cfg: Config) -> None:
+    """Have the config's ``CheckpointHook`` write through
+    :class:`~conmim_mm.checkpoints.AtomicLocalBackend` (a checkpoint is
+    complete or absent), as the configs of this package set.
+
+    Left alone: a hook with its own ``backend_args`` or
+    ``file_client_args``, one saving to a URI (``out_dir='s3://...'``) and
+    a config without ``default_hooks.checkpoint``.
+
+    Args:
+        cfg (Config): The config, changed in place.
+    """
+    hook = (cfg.get('default_hooks', None) or {}).get('checkpoint')
+    if (not hook or hook.get('backend_args') is not None
+            or hook.get('file_client_args') is not None
+            or '://' in str(hook.get('out_dir', ''))):
+        return
+    hook['backend_args'] = dict(ATOMIC_BACKEND_ARGS)
 
 
 #: ``--amp``: the mixed-precision version of each fp32 optimizer wrapper.
@@ -278,6 +302,15 @@ def build_runner(cfg: Config) -> Runner:
     return runner
 
 
+def _resume_point(work_dir: str) -> str:
+    """Name the checkpoint ``--resume`` would continue from."""
+    latest = latest_complete_checkpoint(work_dir)
+    if latest is None:
+        return 'no complete checkpoint was saved before it'
+    return (f'the last complete checkpoint is {latest}; continue from it '
+            'with --resume')
+
+
 def _save_last_good_state(runner: Runner, weights_finite: bool) -> str:
     """Make sure the last good state is on disk; say where it is.
 
@@ -285,6 +318,8 @@ def _save_last_good_state(runner: Runner, weights_finite: bool) -> str:
     after the ``runner.iter`` completed iterations is saved as
     ``iter_<N>.pth`` and named in ``last_checkpoint`` unless the latest
     checkpoint already holds it; otherwise the latest checkpoint is named.
+    If that file cannot be written (a full disk), the sentence says so and
+    names the last complete checkpoint.
     """
     latest = find_latest_checkpoint(runner.work_dir) or None
     done = runner.iter
@@ -295,18 +330,23 @@ def _save_last_good_state(runner: Runner, weights_finite: bool) -> str:
             return 'no checkpoint was saved before it'
         return f'the last good checkpoint is {latest}'
     if latest is None or osp.basename(latest) != filename:
-        runner.save_checkpoint(
-            runner.work_dir, filename, by_epoch=False,
-            meta=dict(epoch=runner.epoch, iter=done))
-        if is_main_process():
-            with open(osp.join(runner.work_dir, 'last_checkpoint'), 'w') as f:
-                f.write(path)
+        try:
+            runner.save_checkpoint(
+                runner.work_dir, filename, by_epoch=False,
+                meta=dict(epoch=runner.epoch, iter=done),
+                backend_args=ATOMIC_BACKEND_ARGS)
+            if is_main_process():
+                write_atomically(path.encode(),
+                                 osp.join(runner.work_dir, 'last_checkpoint'))
+        except CheckpointWriteError as err:
+            return f'{err}; {_resume_point(runner.work_dir)}'
     return (f'the state after iteration {done} is saved in {path}; '
             'continue from it with --resume')
 
 
 def train(runner: Runner, check_files: bool = True) -> None:
-    """Train; on a NaN/Inf, save the last good state and say where it is.
+    """Train; on a NaN/Inf, save the last good state and say where it is;
+    on a checkpoint that could not be written, name the last complete one.
 
     Args:
         runner (Runner): From :func:`build_runner`.
@@ -316,6 +356,8 @@ def train(runner: Runner, check_files: bool = True) -> None:
 
     Raises:
         NonFiniteError: With the checkpoint to resume from in its message.
+        CheckpointWriteError: Naming the file that could not be written (a
+            full disk) and the last complete checkpoint to resume from.
         MissingFilesError: Naming the first missing files and their lines.
     """
     if check_files:
@@ -327,6 +369,9 @@ def train(runner: Runner, check_files: bool = True) -> None:
     except NonFiniteError as err:
         where = _save_last_good_state(runner, err.weights_finite)
         raise NonFiniteError(f'{err}; {where}', err.weights_finite) from None
+    except CheckpointWriteError as err:
+        raise CheckpointWriteError(
+            f'{err}; {_resume_point(runner.work_dir)}') from err
 
 
 def _one_line(err: Exception) -> str:
@@ -341,10 +386,11 @@ def _one_line(err: Exception) -> str:
     return ' '.join(lines)
 
 
-#: Our errors for bad input: printed as one line by :func:`run_cli`.
+#: Our errors for bad input (and a checkpoint that could not be written):
+#: printed as one line by :func:`run_cli`.
 INPUT_ERRORS = (FileNotFoundError, UnsafeCheckpointError,
-                CheckpointFormatError, ConfigError, MissingPackageError,
-                UnreadableImageError, NonFiniteError)
+                CheckpointFormatError, CheckpointWriteError, ConfigError,
+                MissingPackageError, UnreadableImageError, NonFiniteError)
 
 
 def expected_failure(err: BaseException) -> Optional[str]:
@@ -374,7 +420,8 @@ def run_cli(main: Callable[[], None], debug: bool = False) -> None:
     A missing file or package, a checkpoint that is refused or has the wrong
     layout, a config field with a value it may not take (ours, or one
     mmengine, mmpretrain, mmseg or mmdet rejects while building the run),
-    an unreadable image or a NaN/Inf in training is reported as
+    an unreadable image, a checkpoint that could not be written (a full
+    disk) or a NaN/Inf in training is reported as
     ``error: ...`` without a stack trace (prefixed with the rank in
     distributed runs; :func:`expected_failure`). Anything else keeps its
     traceback.

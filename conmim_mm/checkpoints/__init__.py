@@ -1,5 +1,7 @@
 """Checkpoint files: weights-only loading, official key maps, backbone export.
 
+* :mod:`.atomic_write`: checkpoint files written whole or not at all (a
+  temporary file renamed), for mmengine and for the converters;
 * :mod:`.loading`: the weights-only loader mmengine uses for local files, and
   the plain-data form of runner checkpoints;
 * :mod:`.official`: the key layouts of the official ConMIM pre-training
@@ -8,6 +10,8 @@
   released ImageNet-1K models) and our fine-tuning classifier;
 * :mod:`.export`: the teacher backbone for mmpretrain, mmseg and timm.
 """
+from .atomic_write import (ATOMIC_BACKEND_ARGS, AtomicLocalBackend,
+                           save_checkpoint_file, write_atomically)
 from .export import LAYOUTS, export_backbone, resize_rel_pos_table
 from .loading import (check_plain, convert_mmengine_checkpoint,
                       load_checkpoint_file, message_hub_from_plain,
@@ -21,11 +25,12 @@ from .official_finetune import (FinetuneArch, load_official_finetune,
                                 official_ft_to_mmpretrain)
 
 __all__ = [
-    'FinetuneArch', 'LAYOUTS', 'check_plain', 'conmim_to_official',
-    'convert_mmengine_checkpoint', 'export_backbone', 'load_checkpoint_file',
-    'load_official_finetune', 'message_hub_from_plain',
-    'mmpretrain_to_official_ft', 'official_finetune_arch',
-    'official_finetune_state', 'official_ft_to_mmpretrain',
-    'official_model_state', 'official_to_conmim', 'register_safe_loader',
-    'resize_rel_pos_table', 'to_plain'
+    'ATOMIC_BACKEND_ARGS', 'AtomicLocalBackend', 'FinetuneArch', 'LAYOUTS',
+    'check_plain', 'conmim_to_official', 'convert_mmengine_checkpoint',
+    'export_backbone', 'load_checkpoint_file', 'load_official_finetune',
+    'message_hub_from_plain', 'mmpretrain_to_official_ft',
+    'official_finetune_arch', 'official_finetune_state',
+    'official_ft_to_mmpretrain', 'official_model_state', 'official_to_conmim',
+    'register_safe_loader', 'resize_rel_pos_table', 'save_checkpoint_file',
+    'to_plain', 'write_atomically'
 ]

@@ -28,6 +28,7 @@ from mmengine.logging import HistoryBuffer
 from mmengine.runner import CheckpointLoader
 
 from ..errors import UnsafeCheckpointError
+from .atomic_write import save_checkpoint_file
 
 #: Leaf types ``torch.load(weights_only=True)`` rebuilds without an allow-list.
 PLAIN_LEAF_TYPES = (torch.Tensor, torch.Size, torch.dtype, torch.device, str,
@@ -243,6 +244,8 @@ def convert_mmengine_checkpoint(src: str, dst: str) -> dict:
     Raises:
         UnsafeCheckpointError: If ``src`` holds something outside the
             allow-list.
+        CheckpointWriteError: If ``dst`` cannot be written (nothing partial
+            is left).
     """
     if not osp.isfile(src):
         raise FileNotFoundError(f'checkpoint {src} does not exist')
@@ -256,5 +259,5 @@ def convert_mmengine_checkpoint(src: str, dst: str) -> dict:
             'nor part of an mmengine checkpoint') from None
     checkpoint = to_plain(_records_to_plain(checkpoint))
     check_plain(checkpoint)
-    torch.save(checkpoint, dst)
+    save_checkpoint_file(checkpoint, dst)
     return checkpoint

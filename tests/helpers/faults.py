@@ -1,12 +1,14 @@
 """Test helpers for faults: a hook that injects them into a training run
-(imported by the configs through ``custom_imports``), and the functions the
-tests use to kill a run and to compare its checkpoints."""
+(imported by the configs through ``custom_imports``), a full disk, and the
+functions the tests use to kill a run and to compare its checkpoints."""
+import errno
 import os
 import signal
+import stat
 import subprocess
 import sys
 import time
-from typing import List, Optional
+from typing import Callable, List, Optional
 
 import torch
 from mmengine.hooks import Hook
@@ -14,9 +16,30 @@ from mmengine.model import is_model_wrapper
 from mmengine.registry import HOOKS
 
 
+def disk_full(write: Callable[[int, bytes], int]) -> Callable:
+    """``os.write`` on a full disk.
+
+    Args:
+        write (Callable): The real ``os.write``.
+
+    Returns:
+        Callable: An ``os.write`` that writes half of the bytes meant for a
+        regular file, then fails with ``ENOSPC``; pipes and sockets (data
+        loader workers, logs to a terminal) still work.
+    """
+
+    def full(fd: int, data: bytes) -> int:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return write(fd, data)
+        write(fd, memoryview(data)[:len(data) // 2])
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    return full
+
+
 @HOOKS.register_module()
 class FaultInjectionHook(Hook):
-    """Slow a run down or make one iteration produce NaN/Inf.
+    """Slow a run down, make one iteration produce NaN/Inf, fill the disk.
 
     Args:
         sleep (float): Seconds to sleep after every iteration (room to kill
@@ -26,15 +49,20 @@ class FaultInjectionHook(Hook):
         inf_grad_at (int, optional): 1-based iteration whose gradient of the
             first student weight is Inf (the optimizer step then writes
             non-finite values into the student).
+        disk_full_at (int, optional): 1-based iteration at whose end (before
+            its checkpoint is saved) the disk becomes full for
+            ``os.write`` (:func:`disk_full`).
     """
 
     priority = 'VERY_HIGH'
 
     def __init__(self, sleep: float = 0.0, nan_loss_at: Optional[int] = None,
-                 inf_grad_at: Optional[int] = None) -> None:
+                 inf_grad_at: Optional[int] = None,
+                 disk_full_at: Optional[int] = None) -> None:
         self.sleep = sleep
         self.nan_loss_at = nan_loss_at
         self.inf_grad_at = inf_grad_at
+        self.disk_full_at = disk_full_at
         self._handles = []
 
     def before_train_iter(self, runner, batch_idx, data_batch=None):
@@ -55,6 +83,8 @@ class FaultInjectionHook(Hook):
         for handle in self._handles:
             handle.remove()
         self._handles.clear()
+        if runner.iter + 1 == self.disk_full_at:
+            os.write = disk_full(os.write)
         time.sleep(self.sleep)
 
 

@@ -131,10 +131,13 @@ def test_every_config_is_listed():
     if c.startswith(FULL_STACK) else c for c in USER_CONFIGS
 ])
 def test_hooks_and_precision(config):
-    """Checkpoints hold plain data (they load weights-only) under any
-    tools/train.py; the mixed-precision configs use PortableAmpOptimWrapper
-    (fp32 with a warning on a CPU) and count fp16 overflow skips."""
+    """Checkpoints hold plain data (they load weights-only) and are written
+    atomically under any tools/train.py; the mixed-precision configs use
+    PortableAmpOptimWrapper (fp32 with a warning on a CPU) and count fp16
+    overflow skips."""
     cfg = Config.fromfile(osp.join(DOWNSTREAM, config))
+    assert cfg.default_hooks.checkpoint.backend_args == dict(
+        backend='atomic_local')
     hooks = [hook.type for hook in cfg.custom_hooks]
     if config in AMP:
         assert cfg.optim_wrapper.type == 'PortableAmpOptimWrapper'

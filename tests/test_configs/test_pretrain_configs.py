@@ -68,6 +68,8 @@ def test_published_settings(name):
     assert [h.type for h in cfg.custom_hooks] == [
         'TeacherUpdateHook', 'SkippedStepHook', 'SafeCheckpointHook'
     ]
+    assert cfg.default_hooks.checkpoint.backend_args == dict(
+        backend='atomic_local')
 
 
 @pytest.mark.parametrize('name', sorted(PUBLISHED))

@@ -1,7 +1,9 @@
 """Faults injected into real single-process runs of tools/train.py: SIGKILL
-and resume, kills while checkpointing, NaN losses and Inf gradients,
-unreadable images and lists naming missing files."""
+and resume, kills while checkpointing, a full disk while checkpointing, NaN
+losses and Inf gradients, unreadable images and lists naming missing
+files."""
 import math
+import os
 import os.path as osp
 
 import cv2
@@ -100,6 +102,34 @@ def test_resume_from_a_truncated_checkpoint_is_one_line(reference,
         f'error: checkpoint {tmp_path / "iter_6.pth"} is truncated (written '
         'when the run was killed?); resume from an earlier one or use '
         '--resume auto')
+
+
+# --------------------------------------------------------------- full disk
+def test_full_disk_while_checkpointing_is_one_line_and_leaves_no_file(
+        tmp_path):
+    result = _train(tmp_path, 'custom_hooks.1.disk_full_at=4')
+    assert _error_line(result) == (
+        f'error: could not write {tmp_path / "iter_4.pth"} (No space left on '
+        'device); no partial file is left; the last complete checkpoint is '
+        f'{tmp_path / "iter_2.pth"}; continue from it with --resume')
+    assert sorted(n for n in os.listdir(tmp_path) if 'iter_' in n) == [
+        'iter_2.pth']
+    assert _checkpoint(tmp_path / 'iter_2.pth')['meta']['iter'] == 2
+    assert (tmp_path / 'last_checkpoint').read_text() == str(
+        tmp_path / 'iter_2.pth')
+
+
+def test_full_disk_while_saving_the_state_at_a_nan_is_one_line(tmp_path):
+    result = _train(tmp_path, 'custom_hooks.1.disk_full_at=7',
+                    'custom_hooks.1.nan_loss_at=8',
+                    'default_hooks.checkpoint.interval=3')
+    assert _error_line(result) == (
+        'error: non-finite loss at iteration 8/12: loss=nan; could not write '
+        f'{tmp_path / "iter_7.pth"} (No space left on device); no partial '
+        'file is left; the last complete checkpoint is '
+        f'{tmp_path / "iter_6.pth"}; continue from it with --resume')
+    assert sorted(n for n in os.listdir(tmp_path) if 'iter_' in n) == [
+        'iter_3.pth', 'iter_6.pth']
 
 
 # ------------------------------------------------------- non-finite values

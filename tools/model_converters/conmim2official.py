@@ -13,9 +13,8 @@ import argparse
 import os
 import os.path as osp
 
-import torch
-
-from conmim_mm.checkpoints import conmim_to_official, load_checkpoint_file
+from conmim_mm.checkpoints import (conmim_to_official, load_checkpoint_file,
+                                   save_checkpoint_file)
 from conmim_mm.launch import run_cli
 
 
@@ -32,7 +31,7 @@ def main() -> None:
     for name, network in (('checkpoint.pth', student),
                           ('checkpoint_copy.pth', teacher)):
         path = osp.join(args.out_dir, name)
-        torch.save({'model': network}, path)
+        save_checkpoint_file({'model': network}, path)
         print(f'wrote {path}: {len(network)} tensors')
 
 

@@ -15,10 +15,8 @@ Example:
 """
 import argparse
 
-import torch
-
 from conmim_mm.checkpoints import (LAYOUTS, export_backbone,
-                                   load_checkpoint_file)
+                                   load_checkpoint_file, save_checkpoint_file)
 from conmim_mm.launch import run_cli
 
 
@@ -43,8 +41,8 @@ def main() -> None:
                          f'--patch-size {args.patch_size}')
         grid = (args.img_size // args.patch_size, ) * 2
     exported = export_backbone(state, args.layout, args.student, grid)
-    torch.save({'state_dict': exported} if args.layout != 'timm' else
-               exported, args.out)
+    save_checkpoint_file({'state_dict': exported} if args.layout != 'timm'
+                         else exported, args.out)
     source = 'student' if args.student else 'teacher'
     print(f'wrote {args.out}: {len(exported)} tensors of the {source} '
           f'backbone, {args.layout} layout')

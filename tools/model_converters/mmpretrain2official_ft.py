@@ -13,10 +13,9 @@ Example:
 """
 import argparse
 
-import torch
-
 from conmim_mm.checkpoints import (load_checkpoint_file,
-                                   mmpretrain_to_official_ft)
+                                   mmpretrain_to_official_ft,
+                                   save_checkpoint_file)
 from conmim_mm.launch import run_cli
 
 
@@ -30,7 +29,7 @@ def main() -> None:
     state = checkpoint.get('state_dict', checkpoint) if isinstance(
         checkpoint, dict) else {}
     official = mmpretrain_to_official_ft(state)
-    torch.save({'model': official}, args.out)
+    save_checkpoint_file({'model': official}, args.out)
     print(f'wrote {args.out}: {len(official)} tensors')
 
 

@@ -12,10 +12,9 @@ Example:
 """
 import argparse
 
-import torch
-
 from conmim_mm.checkpoints import (load_checkpoint_file,
-                                   official_model_state, official_to_conmim)
+                                   official_model_state, official_to_conmim,
+                                   save_checkpoint_file)
 from conmim_mm.launch import run_cli
 
 
@@ -39,7 +38,7 @@ def main() -> None:
         meta['teacher_source'] = args.teacher
     state = official_to_conmim(
         official_model_state(student, args.student), teacher)
-    torch.save({'state_dict': state, 'meta': meta}, args.out)
+    save_checkpoint_file({'state_dict': state, 'meta': meta}, args.out)
     print(f'wrote {args.out}: {len(state)} tensors '
           f'(teacher from {args.teacher or "the student"})')
 

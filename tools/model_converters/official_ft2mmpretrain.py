@@ -15,11 +15,10 @@ Example:
 """
 import argparse
 
-import torch
-
 from conmim_mm.checkpoints import (load_official_finetune,
                                    official_finetune_arch,
-                                   official_ft_to_mmpretrain)
+                                   official_ft_to_mmpretrain,
+                                   save_checkpoint_file)
 from conmim_mm.launch import run_cli
 
 
@@ -38,7 +37,7 @@ def main() -> None:
     state = official_ft_to_mmpretrain(official, args.img_size)
     img_size = args.img_size or arch.img_size
     meta = dict(source=args.official, arch=arch._asdict(), img_size=img_size)
-    torch.save({'state_dict': state, 'meta': meta}, args.out)
+    save_checkpoint_file({'state_dict': state, 'meta': meta}, args.out)
     print(f'wrote {args.out}: {len(state)} tensors; {arch.describe()}')
     if img_size != arch.img_size:
         print(f'relative position tables resized to {img_size}x{img_size}')

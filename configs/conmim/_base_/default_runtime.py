@@ -10,7 +10,13 @@ custom_hooks = [
     dict(type='SkippedStepHook'),
     dict(type='SafeCheckpointHook'),
 ]
+# checkpoints are written to a temporary file, then renamed: a full disk or a
+# kill while saving never leaves a partial one
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=100),
-    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3))
+    checkpoint=dict(
+        type='CheckpointHook',
+        interval=1,
+        max_keep_ckpts=3,
+        backend_args=dict(backend='atomic_local')))
 randomness = dict(seed=0, diff_rank_seed=True)

@@ -30,3 +30,7 @@ custom_hooks = [
     dict(type='SkippedStepHook'),
     dict(type='SafeCheckpointHook'),
 ]
+
+# checkpoints are written whole or not at all (a temporary file, renamed)
+default_hooks = dict(
+    checkpoint=dict(backend_args=dict(backend='atomic_local')))

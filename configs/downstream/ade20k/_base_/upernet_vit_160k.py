@@ -24,3 +24,7 @@ optim_wrapper = dict(optimizer=dict(lr=7e-4))
 
 # checkpoints hold plain data only (they load weights-only)
 custom_hooks = [dict(type='SafeCheckpointHook')]
+
+# checkpoints are written whole or not at all (a temporary file, renamed)
+default_hooks = dict(
+    checkpoint=dict(backend_args=dict(backend='atomic_local')))

@@ -36,3 +36,7 @@ param_scheduler = [
 
 # checkpoints hold plain data only (they load weights-only)
 custom_hooks = [dict(type='SafeCheckpointHook')]
+
+# checkpoints are written whole or not at all (a temporary file, renamed)
+default_hooks = dict(
+    checkpoint=dict(backend_args=dict(backend='atomic_local')))
