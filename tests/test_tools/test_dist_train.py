@@ -1,6 +1,6 @@
 """tools/dist_train.sh with two CPU processes (gloo): the ranks stay
-identical, a SIGKILLed run resumes to the uninterrupted result, SyncBN
-synchronises across processes."""
+identical, a SIGKILLed run resumes to the uninterrupted result, compile=True
+trains as eager, SyncBN synchronises across processes."""
 import os.path as osp
 import random
 
@@ -91,6 +91,31 @@ def test_sigkill_then_resume_two_processes(reference_2proc, tmp_path):
         for key in parameter_keys(ref):
             assert torch.allclose(got[key].double(), ref[key].double(),
                                   rtol=0, atol=1e-6), (rank, key)
+
+
+def test_compiled_two_processes_train_as_eager(reference_2proc, tmp_path):
+    """compile=True (aot_eager, as in test_train_conmim.py) under DDP:
+    CompilableDistributedDataParallel's train_step is not traced as one
+    frame; the model's forward is compiled inside DDP's forward, split at
+    the gradient buckets by dynamo's DDPOptimizer. Same losses and weights
+    on both ranks as the eager run."""
+    reference, _ = reference_2proc
+    log = _ok(run_tool(
+        ['tools/dist_train.sh', FAULTS, '2', '--work-dir', str(tmp_path),
+         '--cfg-options', 'compile.backend=aot_eager'],
+        PORT=_port(), TORCH_LOGS='dynamo'))
+    assert 'DDPOptimizer used bucket cap' in log
+    assert 'start tracing train_step' not in log
+    assert_same_state(tmp_path / 'iter_12.pth', reference / 'iter_12.pth',
+                      atol=1e-5)
+    losses = [load_checkpoint_file(str(work_dir / 'iter_12.pth'))[
+        'message_hub']['log_scalars']['train/loss']['log_history']
+        for work_dir in (tmp_path, reference)]
+    assert losses[0] == pytest.approx(losses[1], rel=1e-5)
+    for got, ref in zip(_rank_states(tmp_path), _rank_states(reference)):
+        for key in parameter_keys(ref):
+            assert torch.allclose(got[key], ref[key], rtol=0,
+                                  atol=1e-5), key
 
 
 def test_syncbn_projector_under_gloo(tmp_path):

@@ -20,3 +20,11 @@ default_hooks = dict(
         max_keep_ckpts=3,
         backend_args=dict(backend='atomic_local')))
 randomness = dict(seed=0, diff_rank_seed=True)
+# distributed runs: mmengine's DDP wrapper, whose train_step compile=True
+# takes apart explicitly (the model's forward compiled inside DDP); no
+# device_ids, so one config serves GPUs and CPU processes (gloo)
+model_wrapper_cfg = dict(
+    type='CompilableDistributedDataParallel',
+    device_ids=None,
+    broadcast_buffers=False,
+    find_unused_parameters=False)
