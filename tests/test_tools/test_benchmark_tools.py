@@ -1,6 +1,7 @@
 """tools/analysis_tools/benchmark_*.py run end to end and print their RESULT
-lines; the synthetic masks are the published ones; the precision they train
-in is our wrappers'; FLOPs count attention on every device."""
+lines, eager and with --compile; the synthetic masks are the published ones;
+the precision they train in is our wrappers'; FLOPs count attention on every
+device."""
 import math
 import os
 import os.path as osp
@@ -53,7 +54,8 @@ def test_summary_numbers():
                            tflops=1.5, mfu=0.5)
 
 
-@pytest.mark.parametrize('options', [[], ['--attn', 'stock']])
+@pytest.mark.parametrize('options', [[], ['--attn', 'stock'],
+                                     ['--compile', 'aot_eager']])
 def test_benchmark_pretrain(options):
     proc = run_tool([PRETRAIN, TINY, '--batch', '2', '--steps', '2',
                      '--warmup', '1', '--img', '64'] + options)
@@ -67,13 +69,21 @@ def test_benchmark_pretrain(options):
     assert gflop > 0
     attention = 'stock' if '--attn' in options else 'sdpa'
     assert f'ConMIMPretrainViT (attention={attention})' in proc.stdout
+    # compile=True's torch.compile of train_step (aot_eager: cheap to
+    # compile; the tool's default is inductor); the first step compiles
+    compiled = '--compile' in options
+    assert (', compiled (aot_eager), ' in proc.stdout) == compiled
+    assert (', eager, ' in proc.stdout) != compiled
+    first = re.search(r'^first step: ([0-9.]+) s( \(compilation included\))?$',
+                      proc.stdout, re.M)
+    assert first and bool(first.group(2)) == compiled
+    assert float(first.group(1)) > 0
 
 
-@pytest.mark.parametrize('option', ['--compile', '--with-cp'])
-def test_benchmark_pretrain_has_no_removed_options(option):
-    proc = run_tool([PRETRAIN, TINY, option])
+def test_benchmark_pretrain_has_no_removed_options():
+    proc = run_tool([PRETRAIN, TINY, '--with-cp'])
     assert proc.returncode == 2
-    assert f'unrecognized arguments: {option}' in proc.stderr
+    assert 'unrecognized arguments: --with-cp' in proc.stderr
 
 
 def test_benchmark_pretrain_bad_size_is_one_line():
@@ -124,13 +134,17 @@ def test_benchmark_vs_official_names_a_wrong_root(tmp_path):
         'engine_for_pretraining.py)')
 
 
-def test_benchmark_vs_official():
+@pytest.mark.parametrize('compiled', [False, True])
+def test_benchmark_vs_official(compiled):
+    options = ['--compile', 'aot_eager'] if compiled else []
     proc = run_tool([VS_OFFICIAL, TINY, '--official-root', official_root(),
                      '--batch', '2', '--steps', '2', '--warmup', '1',
-                     '--repeats', '2'])
+                     '--repeats', '2'] + options)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    numbers = result(proc.stdout, 'ours_img_per_s', 'official_img_per_s',
-                     'ratio', 'round_ratio')
+    keys = ['ours_img_per_s', 'official_img_per_s', 'ratio', 'round_ratio']
+    if compiled:
+        keys += ['compiled_img_per_s', 'compiled_round_ratio']
+    numbers = result(proc.stdout, *keys)
     assert numbers['ratio'] == pytest.approx(
         numbers['ours_img_per_s'] / numbers['official_img_per_s'], rel=1e-3)
     assert numbers['round_ratio'] > 0
@@ -140,6 +154,14 @@ def test_benchmark_vs_official():
     rounds = re.search(r'^speed-up per round [^:]*: (.*); median', proc.stdout,
                        re.M)
     assert rounds and len(rounds.group(1).split(', ')) == 2
+    # with --compile: our step compiled too, in the same rounds
+    assert bool(re.search(r'^compiled: .* img/s', proc.stdout, re.M)) == \
+        compiled
+    if compiled:
+        assert numbers['compiled_img_per_s'] > 0
+        assert numbers['compiled_round_ratio'] > 0
+        assert re.search(r'^compiled \(aot_eager\): first step [0-9.]+ s '
+                         r'\(compilation included\)$', proc.stdout, re.M)
 
 
 def test_benchmarks_train_with_our_wrappers():

@@ -9,11 +9,15 @@ TFLOP/s from a FLOP count of one step (``torch.utils.flop_counter``; the
 attention from its shapes where the counter does not know PyTorch's kernel,
 as on CPU) and the MFU where the GPU's peak is known; the last line is
 ``RESULT img_per_s=<float> step_s=<float> peak_mem_mb=<float>``.
+``--compile`` compiles the step as mmengine's ``compile=True`` does
+(``torch.compile`` of ``train_step``, inductor unless a backend is named)
+and prints the first step's time, compilation included.
 
 Example::
 
     python tools/analysis_tools/benchmark_pretrain.py \
-        configs/conmim/vit-b_300e.py --batch 128 --device cuda --amp bf16
+        configs/conmim/vit-b_300e.py --batch 128 --device cuda --amp bf16 \
+        [--compile]
 """
 import argparse
 
@@ -33,7 +37,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--steps', type=int, default=10,
                         help='timed steps')
     parser.add_argument('--warmup', type=int, default=3,
-                        help='untimed steps first')
+                        help='untimed steps first (the first of them is '
+                        'timed on its own: with --compile, the compilation)')
     parser.add_argument('--device', choices=['cpu', 'cuda'], default=None,
                         help='default: cuda when available')
     parser.add_argument('--amp', choices=['none', 'fp16', 'bf16'],
@@ -45,6 +50,10 @@ def parse_args() -> argparse.Namespace:
                         'matmul-softmax-matmul (default: the config\'s)')
     parser.add_argument('--img', type=int, default=None,
                         help='input size (default: the config\'s)')
+    parser.add_argument('--compile', nargs='?', const='inductor',
+                        default=None, metavar='BACKEND',
+                        help='torch.compile the training step as '
+                        'compile=True does (backend: inductor unless named)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='key=value overrides of the config')
     return parser.parse_args()
@@ -91,10 +100,11 @@ def main() -> None:
     amp = args.amp or bench.default_amp(device)
 
     torch.manual_seed(0)
-    step = bench.ConMIMStep(cfg, device)
+    step = bench.ConMIMStep(cfg, device, compile=args.compile)
     bench.reset_peak_memory(device)
-    times = bench.time_steps(lambda: step(*views), args.steps, args.warmup,
-                             device)
+    first = bench.first_step_s(lambda: step(*views), device)
+    times = bench.time_steps(lambda: step(*views), args.steps,
+                             max(args.warmup - 1, 0), device)
     memory = bench.peak_memory_mb(device)
     flops = bench.count_flops(lambda: step(*views))
     result = bench.summarize(times, args.batch, flops, memory,
@@ -102,9 +112,12 @@ def main() -> None:
     backbone = cfg.model.backbone
     attention = backbone.get('attention', 'sdpa') \
         if backbone.type == 'ConMIMPretrainViT' else 'stock'
+    compiled = f'compiled ({args.compile})' if args.compile else 'eager'
     print(f'{args.config}: {backbone.type} (attention={attention}), batch '
-          f'{args.batch}, {img_size}px, amp {amp}, {device}, '
+          f'{args.batch}, {img_size}px, amp {amp}, {device}, {compiled}, '
           f'{flops / 1e9:.4f} GFLOP/step')
+    print(f'first step: {first:.2f} s' +
+          (' (compilation included)' if args.compile else ''))
     print(bench.format_summary('step', result))
     print(f'RESULT img_per_s={result["img_per_s"]:.4f} '
           f'step_s={result["step_s"]:.6f} '

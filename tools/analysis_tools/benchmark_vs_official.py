@@ -22,12 +22,20 @@ models share the process) or the process's peak RSS (CPU, both together).
 Ours trains through ``CheckedOptimWrapper`` (fp32) or
 ``CheckedAmpOptimWrapper`` (bf16/fp16 on CUDA), as in training; FLOPs are
 ``step_benchmark.count_flops``'s.
+``--compile`` adds a third contender, our step compiled as mmengine's
+``compile=True`` compiles it (``torch.compile`` of ``train_step``, inductor
+unless a backend is named), built from the same seed and timed in the same
+rounds (each of the three goes first in turn); its first step, compilation
+included, is printed on its own.
 Prints one line per implementation and, last,
 ``RESULT ours_img_per_s=<f> official_img_per_s=<f> ratio=<f>
-round_ratio=<f>``: ``ratio`` is ours / official from the median step time of
-each over all rounds; ``round_ratio`` is the median over rounds of official
-time / our time within the round, which a change of load during the run
-(other processes on a shared machine) moves far less.
+round_ratio=<f>`` (with ``--compile`` followed by
+``compiled_img_per_s=<f> compiled_round_ratio=<f>``): ``ratio`` is ours /
+official from the median step time of each over all rounds;
+``round_ratio`` is the median over rounds of official time / our time
+within the round, which a change of load during the run (other processes on
+a shared machine) moves far less; ``compiled_round_ratio`` is the same for
+our eager time / our compiled time.
 """
 import argparse
 import statistics
@@ -64,6 +72,10 @@ def parse_args() -> argparse.Namespace:
                         'on GPUs that support it, else fp16 on CUDA, none on '
                         'CPU); the official step uses fp16 autocast on CUDA, '
                         'fp32 on CPU')
+    parser.add_argument('--compile', nargs='?', const='inductor',
+                        default=None, metavar='BACKEND',
+                        help='also time our step compiled as compile=True '
+                        'compiles it (backend: inductor unless named)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='key=value overrides of the config')
     return parser.parse_args()
@@ -188,57 +200,76 @@ def main() -> None:
     ours = bench.ConMIMStep(cfg, device)
     theirs = OfficialStep(official, cfg, device)
     official_batch = (query, key, mask)
+    steps = dict(ours=lambda: ours(query, key, mask),
+                 official=lambda: theirs.run(official_batch, 1))
+    if args.compile:
+        torch.manual_seed(0)
+        compiled = bench.ConMIMStep(cfg, device, compile=args.compile)
+        steps['compiled'] = lambda: compiled(query, key, mask)
+        first = bench.first_step_s(steps['compiled'], device)
+        print(f'compiled ({args.compile}): first step {first:.2f} s '
+              '(compilation included)')
 
-    times = dict(ours=[], official=[])
-    bench.time_steps(lambda: ours(query, key, mask), 0, args.warmup, device)
+    names = list(steps)
+    times = {name: [] for name in names}
+    bench.time_steps(steps['ours'], 0, args.warmup, device)
     theirs.run(official_batch, args.warmup)
-    runs = dict(
-        ours=lambda: bench.time_steps(
-            lambda: ours(query, key, mask), args.steps, 0, device),
-        official=lambda: theirs.run(official_batch, args.steps))
+    if args.compile:
+        bench.time_steps(steps['compiled'], 0, args.warmup, device)
+    runs = {name: lambda step=steps[name]: bench.time_steps(
+        step, args.steps, 0, device) for name in names if name != 'official'}
+    runs['official'] = lambda: theirs.run(official_batch, args.steps)
     for round_ in range(args.repeats):
-        # ABBA order: each goes first in every other round, so neither
-        # always inherits the other's freed memory and warm caches
-        order = ('ours', 'official') if round_ % 2 == 0 else ('official',
-                                                              'ours')
-        for name in order:
+        # each goes first in turn (ABBA with two), so none always inherits
+        # another's freed memory and warm caches
+        shift = round_ % len(names)
+        for name in names[shift:] + names[:shift]:
             times[name] += runs[name]()
 
     results = {}
-    peak = bench.peak_tflops(device, amp)
-    flops = dict(
-        ours=bench.count_flops(lambda: ours(query, key, mask)),
-        official=bench.count_flops(lambda: theirs.run(official_batch, 1)))
-    for name, run in (('ours', lambda: ours(query, key, mask)),
-                      ('official', lambda: theirs.run(official_batch, 1))):
-        # both models live in this process: count what the step adds
+    flops = dict(ours=bench.count_flops(steps['ours']),
+                 official=bench.count_flops(steps['official']))
+    flops['compiled'] = flops['ours']  # the same step
+    for name in names:
+        # the models live in this process: count what the step adds
         # (activations, temporaries) on CUDA; the process peak RSS on CPU
         held = torch.cuda.memory_allocated(device) / 2**20 \
             if device.type == 'cuda' else 0.
         bench.reset_peak_memory(device)
-        run()
+        steps[name]()
         memory = bench.peak_memory_mb(device) - held
-        official_peak = bench.peak_tflops(device, 'fp16')
         results[name] = bench.summarize(
             times[name], args.batch, flops[name], memory,
-            peak if name == 'ours' else official_peak)
+            bench.peak_tflops(device, 'fp16' if name == 'official' else amp))
         print(bench.format_summary(name, results[name]))
         print('  per-round medians: ' + ', '.join(
             f'{statistics.median(times[name][i:i + args.steps]):.4f}'
             for i in range(0, len(times[name]), args.steps)))
-    rounds = [
-        sum(times['official'][i:i + args.steps]) /
-        sum(times['ours'][i:i + args.steps])
-        for i in range(0, len(times['ours']), args.steps)
-    ]
+
+    def per_round(slow: str, fast: str) -> List[float]:
+        return [
+            sum(times[slow][i:i + args.steps]) /
+            sum(times[fast][i:i + args.steps])
+            for i in range(0, len(times[fast]), args.steps)
+        ]
+
+    rounds = per_round('official', 'ours')
     print('speed-up per round (official time / ours, same load): ' +
           ', '.join(f'{r:.3f}' for r in rounds) +
           f'; median {statistics.median(rounds):.3f}')
     ratio = results['ours']['img_per_s'] / results['official']['img_per_s']
-    print(f'RESULT ours_img_per_s={results["ours"]["img_per_s"]:.4f} '
-          f'official_img_per_s={results["official"]["img_per_s"]:.4f} '
-          f'ratio={ratio:.4f} round_ratio={statistics.median(rounds):.4f}')
-
+    line = (f'RESULT ours_img_per_s={results["ours"]["img_per_s"]:.4f} '
+            f'official_img_per_s={results["official"]["img_per_s"]:.4f} '
+            f'ratio={ratio:.4f} round_ratio={statistics.median(rounds):.4f}')
+    if args.compile:
+        gains = per_round('ours', 'compiled')
+        print('compiled speed-up per round (eager time / compiled, same '
+              'load): ' + ', '.join(f'{r:.3f}' for r in gains) +
+              f'; median {statistics.median(gains):.3f}')
+        line += (f' compiled_img_per_s='
+                 f'{results["compiled"]["img_per_s"]:.4f} '
+                 f'compiled_round_ratio={statistics.median(gains):.4f}')
+    print(line)
 
 if __name__ == '__main__':
     main()

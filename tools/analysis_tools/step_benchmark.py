@@ -123,10 +123,15 @@ class ConMIMStep:
             ``optim_wrapper`` are used).
         device (torch.device): Where to run.
         max_iters (int): Length of the momentum schedule. Defaults to 1000.
+        compile (str, optional): A ``torch.compile`` backend
+            (``'inductor'``, mmengine's default): ``train_step`` is compiled
+            as mmengine's ``compile=True`` compiles it. Defaults to None
+            (eager).
     """
 
     def __init__(self, cfg: Config, device: torch.device,
-                 max_iters: int = 1000) -> None:
+                 max_iters: int = 1000,
+                 compile: Optional[str] = None) -> None:
         from mmengine.logging import MessageHub
         from mmengine.registry import init_default_scope
         from mmpretrain.registry import MODELS
@@ -140,6 +145,9 @@ class ConMIMStep:
         self.hub.update_info('max_iters', max_iters)
         self.max_iters = max_iters
         self.iteration = 0
+        if compile:
+            self.model.train_step = torch.compile(
+                self.model.train_step, backend=compile)
 
     def __call__(self, query: torch.Tensor, key: torch.Tensor,
                  mask: torch.Tensor) -> torch.Tensor:
@@ -170,6 +178,15 @@ def synchronize(device: torch.device) -> None:
     """Wait for the device's queued work (no-op on CPU)."""
     if device.type == 'cuda':
         torch.cuda.synchronize(device)
+
+
+def first_step_s(step: Callable[[], object], device: torch.device) -> float:
+    """Seconds of one call of ``step`` (the first: with ``torch.compile``,
+    compilation included)."""
+    start = time.perf_counter()
+    step()
+    synchronize(device)
+    return time.perf_counter() - start
 
 
 def time_steps(step: Callable[[], object], steps: int, warmup: int,
@@ -250,11 +267,13 @@ def count_flops(step: Callable[[], object]) -> int:
     (the CPU kernels of ``scaled_dot_product_attention``) is counted from
     the shapes instead (:class:`_UncountedAttention`). Other operators
     without a formula (element-wise work, normalisation) count zero, as
-    in any FLOP count of this kind.
+    in any FLOP count of this kind. A compiled step is counted as it runs
+    eagerly (the same operators; inductor's generated kernels would bypass
+    the counter).
     """
     counter = FlopCounterMode(display=False)
     attention = _UncountedAttention(counter)
-    with counter, attention:
+    with counter, attention, torch.compiler.set_stance('force_eager'):
         step()
     return counter.get_total_flops() + attention.flops
 
