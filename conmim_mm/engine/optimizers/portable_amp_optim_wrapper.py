@@ -97,9 +97,8 @@ class PortableAmpOptimWrapper(CompiledStepMixin, AmpOptimWrapper):
     * ``cpu_autocast=True`` opts in to autocast on a machine without an
       accelerator: bfloat16 (``dtype`` None or ``'bfloat16'``, no loss
       scaling) or float16 (``dtype='float16'``, with a CPU GradScaler
-      configured by ``loss_scale``), as a GPU would train, only slower; the
-      tests train through it. It has no effect where there is an
-      accelerator.
+      configured by ``loss_scale``), as a GPU would train; the tests train
+      through it. It has no effect where there is an accelerator.
     * A checkpoint whose ``loss_scaler`` entry is empty (written by a
       disabled scaler: on a CPU or in bfloat16) resumes under float16 with a
       fresh scale instead of failing.
