@@ -72,7 +72,8 @@ def set_launcher(cfg: Config, launcher: str) -> None:
     mmengine initialises the process group with the config's backend (nccl by
     default) and wraps the model with ``device_ids=[LOCAL_RANK]``, both of
     which need a GPU. On a machine without CUDA the process group is started
-    here with gloo and the model is wrapped without device ids, so
+    here with gloo and the model is wrapped without device ids (by the
+    config's wrapper if it names one, else mmengine's), so
     ``tools/dist_train.sh CONFIG 2`` also runs on CPU.
 
     Args:
@@ -91,6 +92,8 @@ def set_launcher(cfg: Config, launcher: str) -> None:
             device_ids=None,
             broadcast_buffers=False,
             find_unused_parameters=cfg.get('find_unused_parameters', False))
+    else:  # the config's wrapper (the ConMIM configs'), on the CPU
+        cfg.model_wrapper_cfg.setdefault('device_ids', None)
     if launcher == 'pytorch' and not torch.distributed.is_initialized():
         # mmengine's pytorch launcher calls torch.cuda.set_device first.
         torch.distributed.init_process_group(backend='gloo')

@@ -3,11 +3,13 @@ tools/test.py: default hooks, --amp, --auto-scale-lr."""
 import os.path as osp
 
 import pytest
+import torch
 from mmengine.config import Config
 
 from conftest import ROOT
 from conmim_mm.errors import ConfigError
-from conmim_mm.launch import add_default_hooks, enable_amp, set_auto_scale_lr
+from conmim_mm.launch import (add_default_hooks, enable_amp,
+                              set_auto_scale_lr, set_launcher)
 
 
 def test_amp_configs_get_the_skip_hook_and_keep_their_settings():
@@ -77,3 +79,17 @@ def test_auto_scale_lr_counts_accumulation(flag, enable, counts, base):
 def test_auto_scale_lr_needs_a_base_batch():
     with pytest.raises(ConfigError, match='base_batch_size=N'):
         set_auto_scale_lr(Config(dict(optim_wrapper=dict())), True)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason='the CPU launch')
+def test_cpu_processes_use_the_configs_wrapper_without_device_ids():
+    """The ConMIM configs name their DDP wrapper and leave device_ids to
+    mmengine ([LOCAL_RANK] on GPUs); on a CPU (gloo) tools/train.py wraps
+    without device ids."""
+    cfg = Config.fromfile(
+        osp.join(ROOT, 'configs', 'conmim', 'vit-b_800e.py'))
+    assert 'device_ids' not in cfg.model_wrapper_cfg
+    set_launcher(cfg, 'slurm')  # starts no process group
+    assert cfg.model_wrapper_cfg.type == 'CompilableDistributedDataParallel'
+    assert cfg.model_wrapper_cfg.device_ids is None
+    assert cfg.env_cfg.dist_cfg.backend == 'gloo'

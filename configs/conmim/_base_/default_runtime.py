@@ -21,10 +21,9 @@ default_hooks = dict(
         backend_args=dict(backend='atomic_local')))
 randomness = dict(seed=0, diff_rank_seed=True)
 # distributed runs: mmengine's DDP wrapper, whose train_step compile=True
-# takes apart explicitly (the model's forward compiled inside DDP); no
-# device_ids, so one config serves GPUs and CPU processes (gloo)
+# takes apart explicitly (the model's forward compiled inside DDP); mmengine
+# gives it device_ids=[LOCAL_RANK] on GPUs, tools/train.py none on CPUs (gloo)
 model_wrapper_cfg = dict(
     type='CompilableDistributedDataParallel',
-    device_ids=None,
     broadcast_buffers=False,
     find_unused_parameters=False)
