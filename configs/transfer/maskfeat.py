@@ -4,16 +4,11 @@
 # benchmark's tiny ViT on 28 px digits resized to 32 px (see
 # ./_base_/budget.py and docs/transfer.md).
 #
-# NOTE: mmpretrain 1.2.0's HOGGenerator cannot produce the targets of a 4 x 4
-# patch grid: `HOGGenerator._reshape` groups the HOG cells into a grid of 14
-# x 14 tokens, hard-coded (`unfold_size = cells_per_side // 14`, right for
-# the published 224 px / 16 only). At 32 px, pool 4 or 8 gives a step of 0
-# ("RuntimeError: step is 0 but must be > 0" at the first iteration); pool 1
-# or 2 gives 16 x 16 = 256 target tokens for 16 patches. This config sets the
-# HOG parameters that are consistent with 8-pixel patches (below); it trains
-# only with a target generator whose reshape groups the cells by the patch
-# grid (cells per side // 4), e.g. a registered subclass of HOGGenerator that
-# overrides `_reshape` only. With that one change it was run and measured.
+# The HOG target through conmim_mm's PatchGridHOGGenerator: mmpretrain
+# 1.2.0's HOGGenerator groups the HOG cells into 14 x 14 tokens whatever the
+# input (right for 224 px / 16 only; at 32 px it fails with "step is 0" or
+# gives 256 targets for 16 patches); the subclass takes the grid as an
+# argument and is otherwise mmpretrain's.
 #
 # What was scaled, and why:
 # - backbone: the budget's arch (4 blocks of width 96, 3 heads, MLP 384),
@@ -67,7 +62,12 @@ model = dict(
     # 9 bins x 3 channels x (8 / 4)**2 cells
     neck=dict(
         in_channels=_base_.transfer.arch.embed_dims, out_channels=108),
-    target_generator=dict(nbins=9, pool=4, gaussian_window=patch_size))
+    target_generator=dict(
+        type='PatchGridHOGGenerator',
+        grid_size=grid,
+        nbins=9,
+        pool=4,
+        gaussian_window=patch_size))
 
 # The base pipeline with the new sizes merged into its steps, found by type.
 __changes = dict(
