@@ -6,14 +6,14 @@
 # view), mask ratio 0.75, projector on every token, temperature 0.1, AdamW
 # betas (0.9, 0.98), weight decay 0.05, clipping 3.0, peak lr 1.5e-3 (the lr
 # of the published batch, as every method of the benchmark gets its own).
-# Scaled for 16 patches and 400 steps, as the digits demo
+# Scaled for 16 patches and 1200 steps, as the digits demo
 # (configs/conmim/demo_vit-tiny.py, which explains each):
 # - mask cells of one 8-pixel patch (12 of 16 masked);
 # - projector 96 -> 512 -> 512 -> 64;
 # - layer scale 1.0 and 10x the lr (no decay) on the shared relative
 #   position table, which starts at zero and is the only position signal;
 # - teacher momentum 0.99 -> 1 (MoCo v3's published start) instead of 0.996,
-#   whose lag of ~250 steps is most of a 400-step run.
+#   whose lag of ~250 steps is a fifth of a 1200-step run.
 _base_ = ['../conmim/_base_/pretrain.py', './_base_/budget.py']
 
 img_size = _base_.transfer['img_size']

@@ -42,7 +42,7 @@ import torch
 from mmengine.config import Config
 from mmengine.logging import MMLogger
 from mmengine.registry import init_default_scope
-from mmengine.runner import Runner
+from mmengine.runner import Runner, find_latest_checkpoint
 
 from conmim_mm.analysis.image_folder_split import (labelled_subset,
                                                    read_image_folder,
@@ -152,10 +152,12 @@ class Benchmark:
         self.args = args
         self.work_dir = osp.abspath(args.work_dir)
         self.seeds = [int(s) for s in args.seeds.split(',')]
-        self.lpcs = [
-            'all' if v == 'all' else int(v)
-            for v in args.labels_per_class.split(',')
-        ]
+        self.lpcs = []
+        for value in args.labels_per_class.split(','):
+            if value != 'all' and not (value.isdigit() and int(value) > 0):
+                raise ConfigError('--labels-per-class takes positive numbers '
+                                  f'and "all", got {value!r}')
+            self.lpcs.append('all' if value == 'all' else int(value))
         self.protocols = args.protocols.split(',')
         for protocol in self.protocols:
             if protocol not in PROTOCOLS:
@@ -255,17 +257,26 @@ class Benchmark:
         return iters
 
     def pretrain_config(self, method: str, seed: int) -> Config:
-        cfg = load_config(self.methods[method][0])
+        """The method's pre-training config on the pool of the split: its
+        dataset replaced by the pool's file list (its pipeline kept), one
+        checkpoint at the end of an iteration-based run."""
+        config = self.methods[method][0]
+        cfg = load_config(config)
         self._runtime(cfg, osp.join(self.work_dir, 'pretrain', method,
                                     f'seed{seed}'), seed)
-        iters = self._set_iterations(cfg, self.args.pretrain_iters)
-        cfg.train_dataloader.dataset.data_root = self.data_root
-        cfg.train_dataloader.dataset.ann_file = osp.join(self.meta,
-                                                         'pool.txt')
-        cfg.default_hooks.checkpoint.update(
-            interval=iters, by_epoch=False, max_keep_ckpts=1)
-        cfg.default_hooks.logger.interval = max(1, min(
-            cfg.default_hooks.logger.interval, iters // 4))
+        cfg.train_dataloader.dataset = dict(
+            type='CustomDataset',
+            data_root=self.data_root,
+            ann_file=osp.join(self.meta, 'pool.txt'),
+            with_label=False,
+            pipeline=cfg.train_dataloader.dataset.pipeline)
+        if 'max_iters' in cfg.train_cfg:
+            iters = self._set_iterations(cfg, self.args.pretrain_iters)
+            cfg.default_hooks.checkpoint.update(
+                interval=iters, by_epoch=False, max_keep_ckpts=1)
+        elif self.args.pretrain_iters is not None:
+            raise ConfigError(f'--pretrain-iters needs iteration-based '
+                              f'configs; {config} trains by epochs')
         return cfg
 
     def finetune_config(self, method: str, seed: int, lpc,
@@ -277,17 +288,19 @@ class Benchmark:
             cfg.merge_from_dict({key: value})
         if pre_config is not None:  # architecture and size of that config
             pre = load_config(pre_config).model.backbone
+            if not isinstance(pre.get('arch'), dict):
+                raise ConfigError(
+                    f'{pre_config}: the benchmark fine-tunes backbones whose '
+                    'model.backbone.arch is a dict (embed_dims, num_layers, '
+                    f'num_heads, feedforward_channels), got {pre.get("arch")!r}')
             cfg.model.backbone.update(
                 arch=pre.arch, img_size=pre.img_size,
                 patch_size=pre.patch_size)
-            cfg.model.head.in_channels = (
-                pre.arch['embed_dims'] if isinstance(pre.arch, dict) else
-                cfg.model.head.in_channels)
-            size = pre.img_size
+            cfg.model.head.in_channels = pre.arch['embed_dims']
             for step in (cfg.train_dataloader.dataset.pipeline +
                          cfg.test_dataloader.dataset.pipeline):
                 if 'scale' in step:
-                    step.scale = size
+                    step.scale = pre.img_size
         checkpoint = self.pretrained_checkpoint(method, seed)
         if checkpoint is None:
             cfg.model.backbone.init_cfg = None
@@ -356,11 +369,10 @@ class Benchmark:
         cfg = self.pretrain_config(method, seed)
         runner = build_runner(cfg)
         train(runner)
-        checkpoint = osp.join(cfg.work_dir,
-                              f'iter_{cfg.train_cfg.max_iters}.pth')
-        if not osp.isfile(checkpoint):
-            raise FileNotFoundError(f'pre-training {method} ended without '
-                                    f'its checkpoint {checkpoint}')
+        checkpoint = find_latest_checkpoint(cfg.work_dir)
+        if checkpoint is None:
+            raise FileNotFoundError(f'pre-training {method} ended without a '
+                                    f'checkpoint in {cfg.work_dir}')
         loss = runner.message_hub.get_scalar('train/loss').current()
         with open(done, 'w') as file:
             json.dump(dict(checkpoint=checkpoint, seconds=time.time() - start,

@@ -11,6 +11,6 @@ transfer = dict(
     arch=dict(
         embed_dims=96, num_layers=4, num_heads=3, feedforward_channels=384),
     batch_size=64,
-    max_iters=400,
-    warmup_iters=40,
+    max_iters=1200,
+    warmup_iters=120,
 )
