@@ -36,7 +36,7 @@
 # data preprocessor (to_rgb).
 _base_ = [
     'mmpretrain::mocov3/mocov3_vit-small-p16_16xb256-amp-coslr-300e_in1k.py',
-    './_base_/budget.py',
+    './_base_/peer_pretrain.py',
 ]
 
 img_size = _base_.transfer.img_size
@@ -72,60 +72,16 @@ train_pipeline = [
     if step.type == 'MultiView' else step for step in _base_.train_pipeline
 ]
 train_dataloader = dict(
-    batch_size=_base_.transfer.batch_size,
-    num_workers=1,
-    persistent_workers=False,
-    pin_memory=False,
-    sampler=dict(type='InfiniteSampler', shuffle=True),
-    # the mmpretrain:: base's collate_fn carries a `_scope_` key, which
-    # default_collate rejects
-    collate_fn=dict(_delete_=True, type='default_collate'),
+    _base_.peer_train_dataloader,
     dataset=dict(
-        _delete_=True,
-        type='CustomDataset',
-        data_root='data/transfer',
-        ann_file='meta/pool.txt',
-        with_label=False,
-        pipeline=train_pipeline))
-
+        _base_.peer_train_dataloader.dataset, pipeline=train_pipeline))
 optim_wrapper = dict(
-    _delete_=True,
-    type='OptimWrapper',
-    optimizer=_base_.optim_wrapper.optimizer)
-
-param_scheduler = [
-    dict(
-        type='LinearLR',
-        start_factor=1e-4,
-        by_epoch=False,
-        begin=0,
-        end=warmup_iters),
-    dict(
-        type='CosineAnnealingLR',
-        eta_min=0.,
-        by_epoch=False,
-        begin=warmup_iters,
-        end=max_iters)
-]
-train_cfg = dict(
-    _delete_=True, type='IterBasedTrainLoop', max_iters=max_iters)
-log_processor = dict(by_epoch=False)
-default_hooks = dict(
-    logger=dict(interval=50),
-    checkpoint=dict(
-        type='CheckpointHook',
-        interval=max_iters,
-        by_epoch=False,
-        max_keep_ckpts=1))
-
-# Checkpoints as plain data (conmim_mm's SafeCheckpointHook, as this
-# package's other configs list it): mmengine stores HistoryBuffer objects and
-# numpy scalars in a runner checkpoint, which a weights-only torch.load
-# (torch >= 2.6, and conmim_mm's loader behind init_cfg=Pretrained) refuses.
-# tools/train.py would add the hook; other runners (the transfer benchmark's
-# build_runner) do not. conmim_mm is imported for this hook only: the
-# algorithm is mmpretrain's.
-custom_imports = dict(imports=['conmim_mm'], allow_failed_imports=False)
-custom_hooks = [dict(type='SafeCheckpointHook')]
-
-randomness = dict(seed=0, diff_rank_seed=True)
+    _base_.peer_optim_wrapper, optimizer=_base_.optim_wrapper.optimizer)
+param_scheduler = _base_.peer_param_scheduler
+train_cfg = _base_.peer_runtime.train_cfg
+log_processor = _base_.peer_runtime.log_processor
+default_hooks = _base_.peer_runtime.default_hooks
+custom_imports = _base_.peer_runtime.custom_imports
+custom_hooks = _base_.peer_runtime.custom_hooks
+randomness = _base_.peer_runtime.randomness
+resume = _base_.peer_runtime.resume
