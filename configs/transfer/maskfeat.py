@@ -50,15 +50,10 @@ _base_ = [
 
 img_size = _base_.transfer.img_size
 patch_size = _base_.transfer.patch_size
-max_iters = _base_.transfer.max_iters
-warmup_iters = _base_.transfer.warmup_iters
 grid = img_size // patch_size  # 4
 
 model = dict(
-    backbone=dict(
-        arch=dict(_delete_=True, **_base_.transfer.arch),
-        img_size=img_size,
-        patch_size=patch_size),
+    backbone=_base_.peer_backbone,
     # 9 bins x 3 channels x (8 / 4)**2 cells
     neck=dict(
         in_channels=_base_.transfer.arch.embed_dims, out_channels=108),

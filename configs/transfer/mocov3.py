@@ -40,15 +40,9 @@ _base_ = [
 ]
 
 img_size = _base_.transfer.img_size
-patch_size = _base_.transfer.patch_size
-max_iters = _base_.transfer.max_iters
-warmup_iters = _base_.transfer.warmup_iters
 
 model = dict(
-    backbone=dict(
-        arch=dict(_delete_=True, **_base_.transfer.arch),
-        img_size=img_size,
-        patch_size=patch_size),
+    backbone=_base_.peer_backbone,
     neck=dict(
         in_channels=_base_.transfer.arch.embed_dims,
         hid_channels=512,

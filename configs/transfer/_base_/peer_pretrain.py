@@ -2,6 +2,7 @@
 # alike in their mmpretrain:: base config (each lists this file after that
 # base and merges these pieces; keys named peer_* so as not to collide with
 # the base's):
+# - the budget's backbone size;
 # - data: a plain list of image files (CustomDataset, no labels), which the
 #   benchmark tool replaces by the pool of its split, keeping the pipeline;
 #   the base's collate_fn carries a `_scope_` key that default_collate
@@ -18,6 +19,11 @@
 # - no auto-resume (MAE's base resumes; in a reused work_dir that would load
 #   a finished run and train nothing).
 _base_ = './budget.py'
+
+peer_backbone = dict(
+    arch=dict(_delete_=True, **_base_.transfer['arch']),
+    img_size=_base_.transfer['img_size'],
+    patch_size=_base_.transfer['patch_size'])
 
 peer_train_dataloader = dict(
     batch_size=_base_.transfer['batch_size'],
