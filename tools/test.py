@@ -4,14 +4,12 @@ Example:
     .venv/bin/python tools/test.py CONFIG work_dirs/x/iter_1000.pth
 """
 import argparse
-import os.path as osp
 
 from mmengine.config import DictAction
 
-import conmim_mm  # noqa: F401  (registers components, safe loading)
-from conmim_mm.launch import (add_default_hooks, build_runner,
-                              load_config, run_cli, set_launcher,
-                              set_work_dir)
+from conmim_mm.launch import (build, check_checkpoint, load_config,
+                              quiet_tool, run_cli, set_launcher,
+                              set_work_dir, test)
 
 
 def parse_args() -> argparse.Namespace:
@@ -39,17 +37,15 @@ def parse_args() -> argparse.Namespace:
 
 
 def main(args: argparse.Namespace) -> None:
-    if not osp.isfile(args.checkpoint):
-        raise FileNotFoundError(f'checkpoint {args.checkpoint} does not exist')
+    check_checkpoint(args.checkpoint)
     cfg = load_config(args.config, args.cfg_options)
     set_work_dir(cfg, args.work_dir)
     set_launcher(cfg, args.launcher)
     cfg.load_from = args.checkpoint
-    cfg.resume = False
-    add_default_hooks(cfg)
-    build_runner(cfg).test()
+    test(build(cfg))
 
 
 if __name__ == '__main__':
+    quiet_tool()
     args = parse_args()
     run_cli(lambda: main(args), args.debug)

@@ -1,22 +1,25 @@
 """Train a model from a config of any scope (mmpretrain, mmseg, mmdet).
 
-The ConMIM configs train the same with mmpretrain's ``tools/train.py`` (or
-``mim train``); this one adds one-line errors, saves the last good state on a
-NaN/Inf, checks annotation lists before the first iteration, lets
-``--resume`` skip a truncated checkpoint and runs distributed on CPUs (gloo).
+Builds the runner mmpretrain's ``tools/train.py`` (or ``mim train``) builds
+from the same config and flags. What it adds is what only a command line
+can do, each said in one log line: ``--resume auto`` skips a truncated
+checkpoint, ``--auto-scale-lr`` counts gradient accumulation, distributed
+runs on CPUs use gloo, config mistakes and bad input are one ``error:`` line,
+a NaN/Inf saves the last good state, annotation lists are checked before
+the first iteration, and the log leaves out library notices.
 
 Example:
     .venv/bin/python tools/train.py configs/conmim/vit-b_800e.py
 """
 import argparse
 
-from mmengine.config import DictAction
+from mmengine.config import Config, DictAction
 
-import conmim_mm  # noqa: F401  (registers components, safe loading)
 from conmim_mm.config_check import check_pretrained_checkpoint
-from conmim_mm.launch import (add_default_hooks, build_runner, enable_amp,
-                              load_config, run_cli, set_auto_scale_lr,
-                              set_launcher, set_resume, set_work_dir, train)
+from conmim_mm.launch import (build, check_checkpoint, enable_amp,
+                              load_config, quiet_tool, run_cli,
+                              set_auto_scale_lr, set_launcher, set_resume,
+                              set_work_dir, train)
 
 
 def parse_args() -> argparse.Namespace:
@@ -29,7 +32,7 @@ def parse_args() -> argparse.Namespace:
         type=str,
         const='auto',
         help='resume from the given checkpoint, or, without a path, from the '
-        'latest checkpoint in the work dir')
+        'latest complete checkpoint in the work dir')
     parser.add_argument(
         '--amp',
         action='store_true',
@@ -61,7 +64,16 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def main(args: argparse.Namespace) -> None:
+def config_from_args(args: argparse.Namespace) -> Config:
+    """The config to run: the file, ``--cfg-options`` and what the flags
+    add (each said in one line).
+
+    Args:
+        args (argparse.Namespace): From :func:`parse_args`.
+
+    Returns:
+        Config: The config the runner is built from (and dumps).
+    """
     cfg = load_config(args.config, args.cfg_options)
     set_work_dir(cfg, args.work_dir)
     set_launcher(cfg, args.launcher)
@@ -69,11 +81,17 @@ def main(args: argparse.Namespace) -> None:
         enable_amp(cfg)
     set_auto_scale_lr(cfg, args.auto_scale_lr)
     set_resume(cfg, args.resume)
-    add_default_hooks(cfg)
+    return cfg
+
+
+def main(args: argparse.Namespace) -> None:
+    cfg = config_from_args(args)
+    check_checkpoint(cfg.get('load_from'))
     check_pretrained_checkpoint(cfg)
-    train(build_runner(cfg), cfg.get('check_listed_files', True))
+    train(build(cfg), cfg.get('check_listed_files', True))
 
 
 if __name__ == '__main__':
+    quiet_tool()
     args = parse_args()
     run_cli(lambda: main(args), args.debug)

@@ -1,7 +1,8 @@
 # Transfer benchmark: MAE pre-training (mmpretrain's own `MAE` algorithm,
 # `MAEViT` backbone, `MAEPretrainDecoder` neck and `MAEPretrainHead`, through
 # its own published config) scaled to the benchmark's tiny ViT on 28 px
-# digits resized to 32 px (see ./_base_/budget.py and docs/transfer.md).
+# digits resized to 32 px (see ./_base_/budget.py and
+# docs/en/user_guides/transfer_benchmark.md).
 #
 # What was scaled, and why:
 # - backbone: the budget's arch (4 blocks of width 96, 3 heads, MLP 384),

@@ -2,7 +2,7 @@
 # algorithm, `MaskFeatViT` backbone, `LinearNeck`, `MIMHead` and
 # `HOGGenerator` target, through its own published config) scaled to the
 # benchmark's tiny ViT on 28 px digits resized to 32 px (see
-# ./_base_/budget.py and docs/transfer.md).
+# ./_base_/budget.py and docs/en/user_guides/transfer_benchmark.md).
 #
 # The HOG target through conmim_mm's PatchGridHOGGenerator: mmpretrain
 # 1.2.0's HOGGenerator groups the HOG cells into 14 x 14 tokens whatever the

@@ -2,7 +2,7 @@
 # algorithm, `MoCoV3ViT` backbone, `NonLinearNeck` projector and
 # `MoCoV3Head` predictor, through its own published ViT-S config) scaled to
 # the benchmark's tiny ViT on 28 px digits resized to 32 px (see
-# ./_base_/budget.py and docs/transfer.md).
+# ./_base_/budget.py and docs/en/user_guides/transfer_benchmark.md).
 #
 # What was scaled, and why:
 # - backbone: the budget's arch (4 blocks of width 96, 3 heads, MLP 384;

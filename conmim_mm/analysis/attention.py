@@ -134,7 +134,7 @@ class AttentionModel:
 
         from ..checkpoints import load_checkpoint_file
         from ..errors import CheckpointFormatError
-        from ..launch import load_config
+        from ..utils import load_config
         cfg = load_config(config)
         init_default_scope(cfg.get('default_scope', 'mmpretrain'))
         model = MODELS.build(cfg.model)

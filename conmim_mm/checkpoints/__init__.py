@@ -2,7 +2,7 @@
 
 * :mod:`.atomic_write`: checkpoint files written whole or not at all (a
   temporary file renamed), for mmengine and for the converters;
-* :mod:`.loading`: the weights-only loader mmengine uses for local files, and
+* :mod:`.loading`: the weights-only loader of our tools, and
   the plain-data form of runner checkpoints;
 * :mod:`.official`: the key layouts of the official ConMIM pre-training
   checkpoints and ours;
@@ -15,7 +15,7 @@ from .atomic_write import (ATOMIC_BACKEND_ARGS, AtomicLocalBackend,
 from .export import LAYOUTS, export_backbone, resize_rel_pos_table
 from .loading import (check_plain, convert_mmengine_checkpoint,
                       load_checkpoint_file, message_hub_from_plain,
-                      register_safe_loader, to_plain)
+                      to_plain, unsafe_checkpoint_message)
 from .official import (conmim_to_official, official_model_state,
                        official_to_conmim)
 from .official_finetune import (FinetuneArch, load_official_finetune,
@@ -31,6 +31,6 @@ __all__ = [
     'message_hub_from_plain', 'mmpretrain_to_official_ft',
     'official_finetune_arch', 'official_finetune_state',
     'official_ft_to_mmpretrain', 'official_model_state', 'official_to_conmim',
-    'register_safe_loader', 'resize_rel_pos_table', 'save_checkpoint_file',
-    'to_plain', 'write_atomically'
+    'resize_rel_pos_table', 'save_checkpoint_file',
+    'to_plain', 'unsafe_checkpoint_message', 'write_atomically'
 ]

@@ -6,10 +6,11 @@ global (a class, a function) is refused. That is what keeps a checkpoint a
 user hands us from executing code, so this module never turns it off. It
 provides:
 
-* :func:`load_checkpoint_file`: the weights-only loader, with a one-line error
-  naming the offending type; importing :mod:`conmim_mm` registers it as
-  mmengine's loader for local files, so ``Runner.resume``, ``load_from`` and
-  ``init_cfg=dict(type='Pretrained', ...)`` all go through it.
+* :func:`load_checkpoint_file`: the weights-only loader of our tools, with a
+  one-line error naming the offending type (mmengine's own loader, behind
+  ``Runner.resume``, ``load_from`` and ``init_cfg=dict(type='Pretrained')``,
+  calls ``torch.load`` without ``weights_only``, which torch >= 2.6 takes as
+  weights-only; :func:`unsafe_checkpoint_message` words its refusal);
 * :func:`to_plain` / :func:`check_plain`: turn the numpy scalars and
   ``HistoryBuffer`` objects that mmengine puts into a runner checkpoint into
   plain data at save time, and verify nothing else is left.
@@ -25,7 +26,6 @@ from typing import Any, Callable, Optional, Union
 import numpy as np
 import torch
 from mmengine.logging import HistoryBuffer
-from mmengine.runner import CheckpointLoader
 
 from ..errors import UnsafeCheckpointError
 from .atomic_write import save_checkpoint_file
@@ -78,17 +78,26 @@ def load_checkpoint_file(filename: str,
             filename, map_location=map_location, weights_only=True,
             mmap=mmap)
     except pickle.UnpicklingError as err:
-        name = _offending_global(str(err))
         raise UnsafeCheckpointError(
-            f'refusing to load {filename}: it holds `{name}`, which is not a '
-            'tensor or plain data, and unpickling it could run code; ' +
-            _CONVERT_HINT.format(path=filename)) from None
+            unsafe_checkpoint_message(err, filename)) from None
 
 
-def register_safe_loader() -> None:
-    """Make :func:`load_checkpoint_file` mmengine's loader for local paths."""
-    CheckpointLoader.register_scheme(
-        prefixes='', loader=load_checkpoint_file, force=True)
+def unsafe_checkpoint_message(err: pickle.UnpicklingError,
+                              path: str = 'a checkpoint') -> str:
+    """One line for a checkpoint a weights-only ``torch.load`` refused.
+
+    Args:
+        err (pickle.UnpicklingError): torch's refusal.
+        path (str): The file, where known. Defaults to ``'a checkpoint'``.
+
+    Returns:
+        str: The refused type and the converter to run.
+    """
+    return (f'refusing to load {path}: it holds '
+            f'`{_offending_global(str(err))}`, which is not a tensor or plain '
+            'data, and unpickling it could run code; ' +
+            _CONVERT_HINT.format(path=path if path != 'a checkpoint' else
+                                 'CHECKPOINT'))
 
 
 def history_to_plain(buffer: HistoryBuffer) -> dict:
@@ -215,6 +224,12 @@ def _foreign_allowlist() -> list:
 def _records_to_plain(obj: Any) -> Any:
     """Turn :class:`_HistoryRecord` stand-ins into ``HistoryBuffer``s."""
     if isinstance(obj, _HistoryRecord):
+        # The record holds what mmengine pickled: HistoryBuffer.__getstate__
+        # (mmengine 0.10.7, logging/history_buffer.py:211) returns the
+        # buffer's own __dict__, so its private field names are the file
+        # format; no mmengine object is read, and unpickling into a real
+        # HistoryBuffer would run its __setstate__, which writes the file's
+        # statistics methods into the class.
         state = vars(obj)
         return HistoryBuffer(state['_log_history'], state['_count_history'],
                              state['max_length'])

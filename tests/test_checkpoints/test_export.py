@@ -163,22 +163,29 @@ def test_not_a_conmim_checkpoint_names_expected_keys(tmp_path):
     assert 'teacher.backbone.cls_token' in last
 
 
-def test_mmpretrain_resizes_tables_with_torch_without_scipy(
+def test_conmim_vit_resizes_tables_with_torch_without_scipy(
         pretrained, monkeypatch):
-    """Loading a 4x4-grid teacher into a BEiTViT for 128x128 inputs uses the
-    torch resize (SciPy's interp2d is gone from SciPy >= 1.14)."""
+    """Loading a 4x4-grid teacher into a ConMIMViT for 128x128 inputs copies
+    the shared table into every block and resizes it with the torch resize
+    (SciPy's interp2d is gone from SciPy >= 1.14); mmpretrain's BEiTViT is
+    left as it is."""
     import sys
+    from mmpretrain.models.backbones import beit
+    from mmpretrain.models.utils import resize_relative_position_bias_table
     model, _ = pretrained
     big = MODELS.build(
-        dict(type='BEiTViT', arch=TINY_ARCH, img_size=128, patch_size=16,
+        dict(type='ConMIMViT', arch=TINY_ARCH, img_size=128, patch_size=16,
              final_norm=False, out_type='raw'))
     state = {k[len('teacher.backbone.'):]: v
              for k, v in model.state_dict().items()
              if k.startswith('teacher.backbone.')}
     monkeypatch.setitem(sys.modules, 'scipy', None)  # any import would fail
-    big.load_state_dict(state, strict=False)
+    missing, unexpected = big.load_state_dict(dict(state), strict=False)
+    assert not [k for k in missing + unexpected if 'relative_position' in k]
     shared = state['rel_pos_bias.relative_position_bias_table']
     expected = resize_rel_pos_table(shared, (8, 8))
     for layer in big.layers:
         assert torch.allclose(layer.attn.relative_position_bias_table,
                               expected, atol=1e-6)
+    assert beit.resize_relative_position_bias_table is \
+        resize_relative_position_bias_table

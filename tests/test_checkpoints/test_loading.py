@@ -1,6 +1,7 @@
 """Checkpoints load weights-only; foreign pickles are refused in one line."""
 import os
 import os.path as osp
+import pickle
 from collections import OrderedDict
 
 import numpy as np
@@ -12,7 +13,8 @@ from mmengine.runner import CheckpointLoader
 import conmim_mm  # noqa: F401
 from conmim_mm.checkpoints import (check_plain, convert_mmengine_checkpoint,
                                    load_checkpoint_file,
-                                   message_hub_from_plain, to_plain)
+                                   message_hub_from_plain, to_plain,
+                                   unsafe_checkpoint_message)
 from conmim_mm.errors import UnsafeCheckpointError
 
 
@@ -68,10 +70,18 @@ def test_payload_is_refused_with_one_line_error(tmp_path):
     assert '\n' not in message
     assert 'posix.mkdir' in message and path in message
     assert not osp.exists(marker)
-    # mmengine's loader (resume, load_from, init_cfg Pretrained) is ours
-    with pytest.raises(UnsafeCheckpointError):
+    # mmengine's own loader (resume, load_from, init_cfg Pretrained) loads
+    # weights-only too (torch >= 2.6); the tools word its refusal alike
+    with pytest.raises(pickle.UnpicklingError) as info:
         CheckpointLoader.load_checkpoint(path)
     assert not osp.exists(marker)
+    message = unsafe_checkpoint_message(info.value, path)
+    assert '\n' not in message
+    assert message.startswith(f'refusing to load {path}: it holds '
+                              '`posix.mkdir`')
+    assert message.endswith(
+        f'convert it once with `python tools/model_converters/'
+        f'safe_checkpoint.py {path} OUT.pth`')
 
 
 def test_missing_checkpoint_names_the_path(tmp_path):

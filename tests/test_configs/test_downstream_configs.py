@@ -398,7 +398,7 @@ def test_coco_mask_rcnn_config_trains_and_tests_with_the_tools(
 def test_coco_settings(name, width, layers):
     cfg = Config.fromfile(osp.join(DOWNSTREAM, 'coco', name))
     backbone = cfg.model.backbone
-    assert backbone.type == 'mmpretrain.BEiTViT'
+    assert backbone.type == 'mmpretrain.ConMIMViT'
     assert backbone.img_size == 1024 and backbone.drop_path_rate == 0.1
     assert backbone.init_cfg.prefix == 'teacher.backbone.'
     assert [n.type for n in cfg.model.neck] == [

@@ -38,7 +38,7 @@ def _train(counts: int, split_invariant: bool = True) -> dict:
     hook = TeacherUpdateHook()
     runner = SimpleNamespace(
         model=model, optim_wrapper=optim_wrapper, iter=0,
-        max_iters=max_iters, hooks=[hook],
+        max_iters=max_iters, hooks=[hook], cfg=cfg,
         message_hub=MessageHub.get_current_instance())
     hook.before_train(runner)
     query, key, mask = synthetic_views(STEPS * BATCH, 64, 16,

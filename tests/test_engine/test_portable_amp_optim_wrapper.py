@@ -8,7 +8,7 @@ import pytest
 import torch
 import torch.nn as nn
 from mmengine.logging import MMLogger
-from mmengine.optim import OptimWrapper
+from mmengine.optim import AmpOptimWrapper, OptimWrapper
 from mmengine.optim.optimizer import amp_optimizer_wrapper
 
 from conmim_mm.engine.optimizers import (CheckedAmpOptimWrapper,
@@ -90,9 +90,12 @@ def warnings_logged():
 @pytest.mark.parametrize('kind', WRAPPERS)
 def test_builds_on_cpu_with_a_warning(kind, no_gpu, warnings_logged):
     wrapper = _build(kind, _model(), dtype='bfloat16', loss_scale=512.)
+    assert isinstance(wrapper, kind) and not isinstance(wrapper,
+                                                        AmpOptimWrapper)
     assert warnings_logged == [
-        f'{kind.__name__}: no GPU, so mixed precision is off: training in '
-        'fp32']
+        f'{type(wrapper).__name__}: no GPU, so mixed precision is off: '
+        'training in fp32']
+    assert type(wrapper) is kind.on_cpu
     assert wrapper.cast_dtype is None
     assert not wrapper.loss_scaler.is_enabled()
 
@@ -172,9 +175,10 @@ def test_a_gpu_checkpoint_loads_on_cpu(kind, no_gpu):
 def test_bf16_without_loss_scaling_where_the_gpu_has_it(kind, fake_cuda):
     fake_cuda(native_bf16=True)
     wrapper = _build(kind, _model())
+    assert isinstance(wrapper, kind) and isinstance(wrapper, AmpOptimWrapper)
+    assert type(wrapper) is kind.on_accelerator
     assert wrapper.cast_dtype == torch.bfloat16
     assert not wrapper.loss_scaler.is_enabled()
-    assert not wrapper.fp32
 
 
 @pytest.mark.parametrize('kind', WRAPPERS)
@@ -227,7 +231,7 @@ def test_cpu_autocast_is_an_explicit_opt_in(dtype, expected, no_gpu,
     wrapper = _build(PortableAmpOptimWrapper, model, dtype=dtype,
                      cpu_autocast=True, loss_scale=dict(init_scale=256.))
     assert warnings_logged == []
-    assert wrapper.cast_dtype == expected and not wrapper.fp32
+    assert wrapper.cast_dtype == expected
     with wrapper.optim_context(model):
         assert torch.is_autocast_enabled('cpu')
         assert torch.get_autocast_dtype('cpu') == expected
@@ -272,5 +276,5 @@ def test_cpu_autocast_refuses_other_types(no_gpu):
 def test_cpu_autocast_has_no_effect_with_a_gpu(fake_cuda):
     fake_cuda(native_bf16=False)
     wrapper = _build(PortableAmpOptimWrapper, _model(), cpu_autocast=True)
-    assert not wrapper.cpu_autocast
+    assert isinstance(wrapper, AmpOptimWrapper)
     assert wrapper.cast_dtype == torch.float16  # the GPU's default

@@ -6,6 +6,7 @@ from types import SimpleNamespace
 
 import pytest
 import torch
+from mmengine.config import Config
 from mmengine.hooks import CheckpointHook
 from mmengine.logging import MessageHub
 from mmengine.optim import OptimWrapper, OptimWrapperDict
@@ -27,7 +28,8 @@ class _TestWrapper(torch.nn.Module):
 
 def _runner(model, counts: int = 1, max_iters: int = 4, hooks=()):
     """What the hook reads of mmengine's Runner, with a real OptimWrapper
-    counting iterations as the train loop sets it up."""
+    counting iterations as the train loop sets it up, built from the
+    config's ``optim_wrapper``."""
     optim_wrapper = OptimWrapper(
         torch.optim.SGD(model.parameters(), lr=0.1),
         accumulative_counts=counts)
@@ -35,6 +37,8 @@ def _runner(model, counts: int = 1, max_iters: int = 4, hooks=()):
     return SimpleNamespace(
         model=model, optim_wrapper=optim_wrapper, iter=0,
         max_iters=max_iters, hooks=list(hooks),
+        cfg=Config(dict(optim_wrapper=dict(
+            type='OptimWrapper', accumulative_counts=counts))),
         message_hub=MessageHub.get_instance(f'teacher_update_{counts}'))
 
 

@@ -4,9 +4,8 @@ import inspect
 import pytest
 from mmengine.registry import Registry, build_from_cfg
 
-from conmim_mm.build_errors import (build_field, describe_build_error,
-                                    missing_package)
-from conmim_mm.errors import MissingPackageError
+from conmim_mm.build_errors import building, error_message, missing_package
+from conmim_mm.errors import ConfigError, MissingPackageError
 from conmim_mm.launch import run_cli
 
 THINGS = Registry('thing', scope='test')
@@ -22,24 +21,6 @@ class Thing:
             raise ValueError(f'size must be at most 10, got {size}')
 
 
-@pytest.mark.parametrize('builds,field', [
-    (['build_param_scheduler', 'build_from_cfg'], 'param_scheduler'),
-    (['build_train_loop', 'build_from_cfg', 'build_dataloader',
-      'build_from_cfg'], 'train_dataloader'),
-    (['build_test_loop', 'build_dataloader'], 'test_dataloader'),
-    (['build_val_loop', 'build_evaluator'], 'val_evaluator'),
-    (['from_cfg', '__init__', 'build_model', 'build_from_cfg',
-      'build_from_cfg'], 'model'),
-    (['build_train_loop', 'build_from_cfg'], 'train_cfg'),
-    (['__init__', 'register_custom_hooks'], 'custom_hooks'),
-    # a loader built outside a loop (a hook's), or a bare registry build
-    (['build_dataloader'], None),
-    (['build_from_cfg'], None),
-])
-def test_the_innermost_runner_build_names_the_field(builds, field):
-    assert build_field(builds) == field
-
-
 def _raised(function):
     try:
         function()
@@ -48,26 +29,43 @@ def _raised(function):
     raise AssertionError('nothing raised')
 
 
-def test_errors_under_a_registry_build_are_described():
-    unknown = _raised(lambda: build_from_cfg(dict(type='Thin'), THINGS))
-    assert describe_build_error(unknown).startswith(
-        'Thin is not in the test::thing registry.')
-    too_big = _raised(lambda: build_from_cfg(dict(type='Thing', size=11),
-                                             THINGS))
-    assert describe_build_error(too_big) == 'size must be at most 10, got 11'
+def _built(fields: str, function):
+    def build():
+        with building(fields):
+            function()
+    return _raised(build)
+
+
+def _raise(err):
+    raise err
+
+
+def test_config_mistakes_while_building_name_the_fields():
+    unknown = _built('model', lambda: build_from_cfg(dict(type='Thin'),
+                                                     THINGS))
+    assert isinstance(unknown, ConfigError)
+    assert str(unknown).startswith('Thin is not in the test::thing registry.')
+    assert str(unknown).endswith(' (model)')
+    too_big = _built('train_dataloader', lambda: build_from_cfg(
+        dict(type='Thing', size=11), THINGS))
+    assert str(too_big).endswith(
+        'size must be at most 10, got 11 (train_dataloader)')
     # an assertion without a message says where it failed
-    negative = _raised(lambda: build_from_cfg(dict(type='Thing', size=-1),
-                                              THINGS))
+    negative = _built('optim_wrapper', lambda: Thing(size=-1))
     line = inspect.getsourcelines(Thing.__init__)[1] + 2
-    assert describe_build_error(negative) == \
-        f'AssertionError at {__file__}:{line}'
+    assert str(negative) == \
+        f'AssertionError at {__file__}:{line} (optim_wrapper)'
 
 
-def test_errors_outside_a_build_are_not():
-    assert describe_build_error(_raised(lambda: Thing(size=11))) is None
-    # under a build, but not a config mistake's type
-    assert describe_build_error(_raised(lambda: build_from_cfg(
-        dict(type=lambda: 1 / 0), THINGS))) is None
+def test_other_errors_and_ours_pass_unchanged():
+    assert isinstance(_built('model', lambda: 1 / 0), ZeroDivisionError)
+    ours = ConfigError('model.neck.in_channels=3 must equal 32')
+    assert _built('model', lambda: _raise(ours)) is ours
+
+
+def test_error_message_is_one_line():
+    assert error_message(KeyError('a\n  b')) == 'a b'
+    assert error_message(ValueError('x\n\ny')) == 'x y'
 
 
 @pytest.mark.parametrize('err,what', [
@@ -94,17 +92,11 @@ def test_other_missing_modules_are_not_ours():
     assert missing_package(ValueError('mmseg is not installed')) is None
 
 
-def _fail(err):
-    def main():
-        raise err
-    return main
-
-
 def test_run_cli_prints_one_line_for_input_errors(capsys, monkeypatch):
     monkeypatch.delenv('CONMIM_DEBUG', raising=False)
     with pytest.raises(SystemExit) as exit_:
-        run_cli(_fail(ModuleNotFoundError("No module named 'mmcv._ext'",
-                                          name='mmcv._ext')))
+        run_cli(lambda: _raise(ModuleNotFoundError(
+            "No module named 'mmcv._ext'", name='mmcv._ext')))
     assert exit_.value.code == 1
     assert capsys.readouterr().err == (
         "error: this run needs mmcv's compiled ops (mmcv.ops; mmcv-lite has "
@@ -116,9 +108,12 @@ def test_run_cli_keeps_the_traceback_of_bugs_and_in_debug(monkeypatch):
     # a ValueError outside any build is a bug
     with pytest.raises(ValueError, match='size must be at most 10'):
         run_cli(lambda: Thing(size=11))
-    build = lambda: build_from_cfg(dict(type='Thing', size=11), THINGS)  # noqa
-    with pytest.raises(ValueError):
+
+    def build():
+        with building('model'):
+            Thing(size=11)
+    with pytest.raises(ConfigError):
         run_cli(build, debug=True)
     monkeypatch.setenv('CONMIM_DEBUG', '1')
-    with pytest.raises(ValueError):
+    with pytest.raises(ConfigError):
         run_cli(build)

@@ -20,7 +20,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from conmim_mm.analysis.attention import AttentionModel, render_attention
-from conmim_mm.launch import run_cli
+from conmim_mm.launch import quiet_tool, run_cli
 
 
 def parse_args() -> argparse.Namespace:
@@ -70,4 +70,5 @@ def main() -> None:
 
 
 if __name__ == '__main__':
+    quiet_tool()
     run_cli(main)

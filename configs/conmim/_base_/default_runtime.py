@@ -4,11 +4,13 @@ _base_ = 'mmpretrain::_base_/default_runtime.py'
 custom_imports = dict(imports=['conmim_mm'], allow_failed_imports=False)
 
 # the teacher follows the student after every step; fp16 overflow skips are
-# counted; checkpoints hold plain data only (they load weights-only)
+# counted; checkpoints hold plain data only (they load weights-only); the
+# optimizer's parameter groups are logged as one table
 custom_hooks = [
     dict(type='TeacherUpdateHook'),
     dict(type='SkippedStepHook'),
     dict(type='SafeCheckpointHook'),
+    dict(type='ParamGroupSummaryHook'),
 ]
 # checkpoints are written to a temporary file, then renamed: a full disk or a
 # kill while saving never leaves a partial one

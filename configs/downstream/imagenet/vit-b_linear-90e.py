@@ -14,7 +14,7 @@ custom_imports = dict(imports=['conmim_mm'], allow_failed_imports=False)
 model = dict(
     backbone=dict(
         _delete_=True,
-        type='BEiTViT',
+        type='ConMIMViT',
         arch='base',
         img_size=224,
         frozen_stages=12,
@@ -24,13 +24,26 @@ model = dict(
 
 # mixed precision on GPUs (bf16 where supported, else fp16 with a dynamic loss
 # scale), fp32 with a warning on a CPU; fp16 overflow skips are counted;
-# checkpoints hold plain data only (they load weights-only)
+# checkpoints hold plain data only (they load weights-only); the optimizer's
+# parameter groups are logged as one table
 optim_wrapper = dict(type='PortableAmpOptimWrapper')
 custom_hooks = [
     dict(type='SkippedStepHook'),
     dict(type='SafeCheckpointHook'),
+    dict(type='ParamGroupSummaryHook'),
 ]
 
 # checkpoints are written whole or not at all (a temporary file, renamed)
 default_hooks = dict(
     checkpoint=dict(backend_args=dict(backend='atomic_local')))
+
+# the data loaders as mmpretrain's tools/train.py completes them (pinned
+# memory, persistent workers, default_collate), stated so that every
+# training script runs the same loaders
+__loader = dict(
+    pin_memory=True,
+    persistent_workers=True,
+    collate_fn=dict(type='default_collate'))
+train_dataloader = __loader
+val_dataloader = __loader
+test_dataloader = __loader

@@ -1,7 +1,7 @@
 # The budget every method of the transfer benchmark gets alike (see
-# docs/transfer.md): one ViT size, one input size, one batch and one number of
-# pre-training iterations. A method config lists this file after its own
-# base and reads `_base_.transfer`; tools/analysis_tools/transfer_benchmark.py
+# docs/en/user_guides/transfer_benchmark.md): one ViT size, one input size,
+# one batch and one number of pre-training iterations. A method config lists
+# this file after its own base and reads `_base_.transfer`; tools/analysis_tools/transfer_benchmark.py
 # replaces the dataset (the pool of the benchmark's split) and keeps each
 # method's pipeline.
 transfer = dict(

@@ -11,7 +11,7 @@
 # 32 px, no flip (digits are not mirror-symmetric), no RandAugment, mixup or
 # cutmix (few images, 16 patches), a fixed number of iterations whatever the
 # subset's size. The lr, the layer decay and the iterations were chosen on
-# the validation split (docs/transfer.md).
+# the validation split (docs/en/user_guides/transfer_benchmark.md).
 _base_ = ['mmpretrain::_base_/default_runtime.py', './budget.py']
 
 custom_imports = dict(imports=['conmim_mm'], allow_failed_imports=False)
@@ -64,6 +64,8 @@ __dataset = dict(
 train_dataloader = dict(
     batch_size=32,
     num_workers=0,
+    persistent_workers=False,
+    pin_memory=False,
     sampler=dict(type='InfiniteSampler', shuffle=True),
     collate_fn=dict(type='default_collate'),
     dataset=dict(__dataset, ann_file='meta/train.txt',
@@ -71,6 +73,8 @@ train_dataloader = dict(
 val_dataloader = dict(
     batch_size=250,
     num_workers=0,
+    persistent_workers=False,
+    pin_memory=False,
     sampler=dict(type='DefaultSampler', shuffle=False),
     collate_fn=dict(type='default_collate'),
     dataset=dict(__dataset, ann_file='meta/val.txt', pipeline=test_pipeline))

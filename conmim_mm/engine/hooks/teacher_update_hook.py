@@ -3,35 +3,38 @@ import math
 
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
-from mmengine.optim import OptimWrapper
+from mmengine.optim import OptimWrapper, OptimWrapperDict
 from mmpretrain.registry import HOOKS
 
 from ...errors import ConfigError
 
 
-def accumulative_counts(optim_wrapper: OptimWrapper) -> int:
-    """Iterations per optimizer step (``optim_wrapper.accumulative_counts``).
+def accumulative_counts(runner) -> int:
+    """Iterations per optimizer step, as the config sets them.
 
-    mmengine 0.10.7 keeps the value it was built with in a private attribute
-    and offers no public accessor; a wrapper without it stops the run here
-    instead of letting the momentum schedule assume 1.
+    mmengine 0.10.7 offers no public accessor for the count a wrapper was
+    built with, so it is read where the wrapper was built from:
+    ``optim_wrapper.accumulative_counts`` of the runner's config (1 when
+    absent, mmengine's default).
 
     Args:
-        optim_wrapper (OptimWrapper): The runner's optimizer wrapper.
+        runner (Runner): The training runner.
 
     Returns:
-        int: Its gradient accumulation count.
+        int: The gradient accumulation count.
 
     Raises:
-        ConfigError: For a wrapper that is not one ``OptimWrapper`` (e.g. an
-            ``OptimWrapperDict``).
+        ConfigError: For a runner whose wrapper is not one ``OptimWrapper``
+            (e.g. an ``OptimWrapperDict``).
     """
-    counts = getattr(optim_wrapper, '_accumulative_counts', None)
-    if not isinstance(optim_wrapper, OptimWrapper) or counts is None:
+    wrapper = runner.optim_wrapper
+    if isinstance(wrapper, OptimWrapperDict) or not isinstance(
+            wrapper, OptimWrapper):
         raise ConfigError(
             'TeacherUpdateHook needs one mmengine OptimWrapper (the '
-            'student\'s), got ' + type(optim_wrapper).__name__)
-    return counts
+            'student\'s), got ' + type(wrapper).__name__)
+    return int(runner.cfg.get('optim_wrapper', {}).get(
+        'accumulative_counts', 1))
 
 
 @HOOKS.register_module()
@@ -108,9 +111,8 @@ class TeacherUpdateHook(Hook):
             data_batch: Unused.
             outputs: Unused.
         """
-        optim_wrapper = runner.optim_wrapper
-        counts = accumulative_counts(optim_wrapper)
-        if not optim_wrapper.should_update():
+        counts = accumulative_counts(runner)
+        if not runner.optim_wrapper.should_update():
             return  # an accumulation-only iteration
         momentum = self._model(runner).momentum_update(
             runner.iter // counts, math.ceil(runner.max_iters / counts))

@@ -11,7 +11,9 @@ from torch.nn.modules.batchnorm import _BatchNorm
 from ...errors import NonFiniteError
 from ..non_finite import check_finite_loss, check_finite_parameters
 from .compiled_step import CompiledStepMixin
-from .portable_amp_optim_wrapper import PortableAmpOptimWrapper
+from .portable_amp_optim_wrapper import (AcceleratorAmpOptimWrapper,
+                                         CpuAmpOptimWrapper,
+                                         PortableAmpOptimWrapper)
 
 
 class NonFiniteCheckMixin:
@@ -114,7 +116,9 @@ class CheckedOptimWrapper(NonFiniteCheckMixin, CompiledStepMixin,
 @OPTIM_WRAPPERS.register_module()
 class CheckedAmpOptimWrapper(NonFiniteCheckMixin, PortableAmpOptimWrapper):
     """:class:`PortableAmpOptimWrapper` (bf16/fp16 on GPUs, fp32 on CPU)
-    with the checks of :class:`NonFiniteCheckMixin`.
+    with the checks of :class:`NonFiniteCheckMixin`; built as
+    :class:`CheckedAcceleratorAmpOptimWrapper` or
+    :class:`CheckedCpuAmpOptimWrapper` for the machine.
 
     Under float16 a step whose gradients overflow is skipped by the loss
     scaler and leaves the weights finite; ``SkippedStepHook`` counts those.
@@ -122,3 +126,26 @@ class CheckedAmpOptimWrapper(NonFiniteCheckMixin, PortableAmpOptimWrapper):
     Args:
         **kwargs: ``PortableAmpOptimWrapper`` arguments.
     """
+
+
+class CheckedAcceleratorAmpOptimWrapper(CheckedAmpOptimWrapper,
+                                        AcceleratorAmpOptimWrapper):
+    """:class:`AcceleratorAmpOptimWrapper` with the checks of
+    :class:`NonFiniteCheckMixin`.
+
+    Args:
+        **kwargs: ``PortableAmpOptimWrapper`` arguments.
+    """
+
+
+class CheckedCpuAmpOptimWrapper(CheckedAmpOptimWrapper, CpuAmpOptimWrapper):
+    """:class:`CpuAmpOptimWrapper` with the checks of
+    :class:`NonFiniteCheckMixin`.
+
+    Args:
+        **kwargs: ``PortableAmpOptimWrapper`` arguments.
+    """
+
+
+CheckedAmpOptimWrapper.on_accelerator = CheckedAcceleratorAmpOptimWrapper
+CheckedAmpOptimWrapper.on_cpu = CheckedCpuAmpOptimWrapper

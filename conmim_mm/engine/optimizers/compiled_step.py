@@ -25,9 +25,15 @@ class CompiledStepMixin:
     Mixed into an ``OptimWrapper`` subclass, before it in the bases.
 
     Args:
-        *args: The wrapper's arguments.
-        **kwargs: The wrapper's keyword arguments.
+        *args: The wrapper's positional arguments.
+        accumulative_counts (int): As for ``OptimWrapper``. Defaults to 1.
+        **kwargs: The wrapper's other arguments.
     """
+
+    def __init__(self, *args, accumulative_counts: int = 1, **kwargs) -> None:
+        super().__init__(
+            *args, accumulative_counts=accumulative_counts, **kwargs)
+        self.accumulates = accumulative_counts > 1
 
     @torch.compiler.disable
     def update_params(self,
@@ -54,6 +60,6 @@ class CompiledStepMixin:
         Returns:
             bool: As mmengine's ``OptimWrapper.should_sync``.
         """
-        if self._accumulative_counts == 1:
+        if not self.accumulates:
             return True
         return super().should_sync()

@@ -78,44 +78,72 @@ def cpu_loss_scaler(
                       f"'dynamic', got {loss_scale!r}")
 
 
+class DeviceDispatch:
+    """Builds one of two classes, as the machine has an accelerator or not.
+
+    A class that sets ``on_accelerator`` and ``on_cpu`` (its subclasses) in
+    its own namespace is built as one of them: ``Dispatching(**kwargs)`` is
+    ``on_accelerator(**kwargs)`` where :func:`has_accelerator`, else
+    ``on_cpu(**kwargs)``, each built by its own ``__init__``, parents
+    included. Subclasses that do not set them are built as themselves.
+    """
+
+    on_accelerator: type
+    on_cpu: type
+
+    def __new__(cls, *args, **kwargs):
+        if 'on_cpu' in vars(cls):
+            cls = cls.on_accelerator if has_accelerator() else cls.on_cpu
+        return super().__new__(cls)
+
+
 @OPTIM_WRAPPERS.register_module()
-class PortableAmpOptimWrapper(CompiledStepMixin, AmpOptimWrapper):
-    """``AmpOptimWrapper`` that picks its precision for the device.
+class PortableAmpOptimWrapper(DeviceDispatch, CompiledStepMixin,
+                              OptimWrapper):
+    """Mixed precision on the machine's accelerator; fp32 (or, opted in,
+    autocast) on a CPU.
 
-    * ``dtype=None`` on a CUDA GPU: bfloat16 autocast where the GPU supports
-      it natively (Ampere and newer), float16 elsewhere
-      (:func:`default_dtype`).
-    * An explicit ``dtype`` is kept.
-    * bfloat16 has the range of float32, so with it loss scaling is off
-      (a disabled GradScaler) whatever ``loss_scale`` says; float16 uses
-      ``loss_scale``.
-    * Without an accelerator (mmengine's ``AmpOptimWrapper`` refuses to be
-      built there) it trains in fp32 with a warning: no autocast, and a
-      disabled GradScaler, so the optimizer state keeps its
-      ``loss_scaler`` entry and a checkpoint written with AMP on a GPU
-      resumes here (its scaler state is ignored).
-    * ``cpu_autocast=True`` opts in to autocast on a machine without an
-      accelerator: bfloat16 (``dtype`` None or ``'bfloat16'``, no loss
-      scaling) or float16 (``dtype='float16'``, with a CPU GradScaler
-      configured by ``loss_scale``), as a GPU would train; the tests train
-      through it. It has no effect where there is an accelerator.
-    * A checkpoint whose ``loss_scaler`` entry is empty (written by a
-      disabled scaler: on a CPU or in bfloat16) resumes under float16 with a
-      fresh scale instead of failing.
-
-    Registered in mmengine's root ``OPTIM_WRAPPERS``, so configs of every
-    scope (mmpretrain, mmseg, mmdet) can use it.
+    Built as :class:`AcceleratorAmpOptimWrapper` (mmengine's
+    ``AmpOptimWrapper``) where there is a CUDA, NPU, MLU or MUSA device, and
+    as :class:`CpuAmpOptimWrapper` elsewhere (mmengine's ``AmpOptimWrapper``
+    refuses to be built there). Both keep the ``loss_scaler`` entry of the
+    optimizer state, so a checkpoint written on a GPU resumes on a CPU and
+    the other way round. Registered in mmengine's root ``OPTIM_WRAPPERS``,
+    so configs of every scope (mmpretrain, mmseg, mmdet) can use it.
 
     Args:
         loss_scale (str | float | dict): As for ``AmpOptimWrapper``, used
             with float16. Defaults to ``'dynamic'``.
-        dtype (str | torch.dtype, optional): Autocast type; None picks as
-            above. Defaults to None.
+        dtype (str | torch.dtype, optional): Autocast type; None picks
+            bfloat16 on GPUs that have it natively, float16 on others
+            (:func:`default_dtype`). Defaults to None.
         use_fsdp (bool): As for ``AmpOptimWrapper``. Defaults to False.
         cpu_autocast (bool): Without an accelerator, autocast on the CPU in
             ``dtype`` instead of training in fp32. Defaults to False.
         **kwargs: ``OptimWrapper`` arguments (``optimizer``,
             ``accumulative_counts``, ``clip_grad``).
+    """
+
+
+class AcceleratorAmpOptimWrapper(PortableAmpOptimWrapper, AmpOptimWrapper):
+    """mmengine's ``AmpOptimWrapper`` with the precision picked for the GPU.
+
+    * ``dtype=None`` on a CUDA GPU: bfloat16 autocast where the GPU supports
+      it natively (Ampere and newer), float16 elsewhere
+      (:func:`default_dtype`); an explicit ``dtype`` is kept.
+    * bfloat16 has the range of float32, so with it loss scaling is off
+      (a disabled GradScaler) whatever ``loss_scale`` says; float16 uses
+      ``loss_scale``.
+    * A checkpoint whose ``loss_scaler`` entry is empty (written by a
+      disabled scaler: on a CPU or in bfloat16) resumes under float16 with a
+      fresh scale instead of failing.
+
+    Args:
+        loss_scale (str | float | dict): See :class:`PortableAmpOptimWrapper`.
+        dtype (str | torch.dtype, optional): Autocast type.
+        use_fsdp (bool): As for ``AmpOptimWrapper``.
+        cpu_autocast (bool): No effect where there is an accelerator.
+        **kwargs: ``OptimWrapper`` arguments.
     """
 
     def __init__(self,
@@ -124,39 +152,12 @@ class PortableAmpOptimWrapper(CompiledStepMixin, AmpOptimWrapper):
                  use_fsdp: bool = False,
                  cpu_autocast: bool = False,
                  **kwargs) -> None:
-        self.cpu_autocast = cpu_autocast and not has_accelerator()
-        if self.cpu_autocast:
-            if dtype not in CPU_DTYPES:
-                raise ConfigError(
-                    'optim_wrapper.dtype must be bfloat16 or float16 with '
-                    f'cpu_autocast=True, got {dtype}')
-            OptimWrapper.__init__(self, **kwargs)
-            self.cast_dtype = CPU_DTYPES[dtype]
-            if self.cast_dtype == torch.float16:
-                self.loss_scaler, self._scale_update_param = \
-                    cpu_loss_scaler(loss_scale)
-            else:
-                self._scale_update_param = None
-                self.loss_scaler = torch.amp.GradScaler('cpu', enabled=False)
-            self.fp32 = False
-            return
-        if not has_accelerator():
-            print_log(
-                f'{type(self).__name__}: no GPU, so mixed precision is off: '
-                'training in fp32', logger='current', level=logging.WARNING)
-            OptimWrapper.__init__(self, **kwargs)
-            self._scale_update_param = None
-            self.loss_scaler = torch.amp.GradScaler('cpu', enabled=False)
-            self.cast_dtype = None
-            self.fp32 = True
-            return
         if dtype is None:
             dtype = default_dtype()
         if dtype in ('bfloat16', torch.bfloat16):
             loss_scale = dict(enabled=False)
         super().__init__(
             loss_scale=loss_scale, dtype=dtype, use_fsdp=use_fsdp, **kwargs)
-        self.fp32 = False
 
     def load_state_dict(self, state_dict: dict) -> None:
         """Load the optimizer state and, where it applies, the scaler's.
@@ -170,22 +171,122 @@ class PortableAmpOptimWrapper(CompiledStepMixin, AmpOptimWrapper):
             del state_dict['loss_scaler']
         super().load_state_dict(state_dict)
 
+
+class CpuAmpOptimWrapper(PortableAmpOptimWrapper):
+    """An ``OptimWrapper`` for a machine without an accelerator.
+
+    * By default it trains in fp32 with a warning: no autocast, and a
+      disabled GradScaler, so the optimizer state keeps its ``loss_scaler``
+      entry (an empty one) and a checkpoint written with AMP on a GPU
+      resumes here (its scaler state is ignored).
+    * ``cpu_autocast=True`` opts in to autocast on the CPU: bfloat16
+      (``dtype`` None or ``'bfloat16'``, no loss scaling) or float16
+      (``dtype='float16'``, with a CPU GradScaler configured by
+      ``loss_scale`` as ``AmpOptimWrapper`` configures its CUDA one: a step
+      whose gradients overflow is skipped and the scale backs off).
+
+    Args:
+        loss_scale (str | float | dict): See :class:`PortableAmpOptimWrapper`.
+        dtype (str | torch.dtype, optional): Autocast type with
+            ``cpu_autocast``.
+        use_fsdp (bool): Unused without an accelerator.
+        cpu_autocast (bool): Autocast instead of fp32. Defaults to False.
+        **kwargs: ``OptimWrapper`` arguments.
+
+    Raises:
+        ConfigError: For a ``dtype`` other than bfloat16 or float16 with
+            ``cpu_autocast``.
+    """
+
+    def __init__(self,
+                 loss_scale: Union[str, float, dict] = 'dynamic',
+                 dtype: Optional[Union[str, torch.dtype]] = None,
+                 use_fsdp: bool = False,
+                 cpu_autocast: bool = False,
+                 **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.cast_dtype = None
+        self.fixed_scale = None
+        if cpu_autocast:
+            if dtype not in CPU_DTYPES:
+                raise ConfigError(
+                    'optim_wrapper.dtype must be bfloat16 or float16 with '
+                    f'cpu_autocast=True, got {dtype}')
+            self.cast_dtype = CPU_DTYPES[dtype]
+        else:
+            print_log(
+                f'{type(self).__name__}: no GPU, so mixed precision is off: '
+                'training in fp32', logger='current', level=logging.WARNING)
+        if self.cast_dtype == torch.float16:
+            self.loss_scaler, self.fixed_scale = cpu_loss_scaler(loss_scale)
+        else:
+            self.loss_scaler = torch.amp.GradScaler('cpu', enabled=False)
+
+    def backward(self, loss: torch.Tensor, **kwargs) -> None:
+        """Back-propagate the (scaled) loss.
+
+        Args:
+            loss (torch.Tensor): The loss.
+            **kwargs: For ``loss.backward``.
+        """
+        super().backward(self.loss_scaler.scale(loss), **kwargs)
+
+    def step(self, **kwargs) -> None:
+        """Unscale and clip the gradients, step unless they overflowed,
+        update the scale.
+
+        Args:
+            **kwargs: For the optimizer's ``step``.
+        """
+        if self.clip_grad_kwargs:
+            self.loss_scaler.unscale_(self.optimizer)
+            params = [p for group in self.optimizer.param_groups
+                      for p in group['params']
+                      if p.requires_grad and p.grad is not None]
+            if params:
+                grad = self.clip_func(params, **self.clip_grad_kwargs)
+                if grad is not None:
+                    self.message_hub.update_scalar(f'train/{self.grad_name}',
+                                                   float(grad))
+        self.loss_scaler.step(self.optimizer, **kwargs)
+        self.loss_scaler.update(self.fixed_scale)
+
+    def state_dict(self) -> dict:
+        """The optimizer's state and the scaler's (``loss_scaler``).
+
+        Returns:
+            dict: As ``AmpOptimWrapper.state_dict`` lays it out.
+        """
+        state = super().state_dict()
+        state['loss_scaler'] = self.loss_scaler.state_dict()
+        return state
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        """Load the optimizer state and, where it applies, the scaler's.
+
+        Args:
+            state_dict (dict): As written by :meth:`state_dict` (here or by
+                ``AmpOptimWrapper``); the scaler state is ignored by a
+                disabled scaler.
+        """
+        state_dict = dict(state_dict)
+        scaler = state_dict.pop('loss_scaler', None)
+        if scaler and self.loss_scaler.is_enabled():
+            self.loss_scaler.load_state_dict(scaler)
+        super().load_state_dict(state_dict)
+
     @contextmanager
     def optim_context(self, model: nn.Module):
-        """Autocast (with an accelerator, or on the CPU with
-        ``cpu_autocast``) and gradient-accumulation context.
+        """Gradient accumulation context, with autocast if opted in.
 
         Args:
             model (nn.Module): The training model.
         """
-        if self.fp32:
-            with OptimWrapper.optim_context(self, model):
-                yield
-        elif self.cpu_autocast:
-            # mmengine's autocast allows only bfloat16 on a CPU
-            with OptimWrapper.optim_context(self, model), torch.autocast(
-                    'cpu', dtype=self.cast_dtype):
-                yield
-        else:
-            with super().optim_context(model):
-                yield
+        with super().optim_context(model), torch.autocast(
+                'cpu', dtype=self.cast_dtype or torch.bfloat16,
+                enabled=self.cast_dtype is not None):
+            yield
+
+
+PortableAmpOptimWrapper.on_accelerator = AcceleratorAmpOptimWrapper
+PortableAmpOptimWrapper.on_cpu = CpuAmpOptimWrapper

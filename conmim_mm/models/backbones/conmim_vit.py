@@ -1,12 +1,15 @@
-"""BEiT ViTs for ConMIM: SDPA attention; the official initialisation."""
+"""BEiT ViTs for ConMIM: SDPA attention; the official initialisation;
+relative position tables resized with torch at load time."""
 import torch
 import torch.nn as nn
 from mmcv.cnn.bricks import DropPath
+from mmengine.logging import print_log
 from mmengine.model.weight_init import trunc_normal_
 from mmpretrain.models.backbones.beit import BEiTViT
 from mmpretrain.models.selfsup.beit import BEiTPretrainViT
 from mmpretrain.registry import MODELS
 
+from ...checkpoints.export import resize_rel_pos_table
 from ...errors import ConfigError
 from .sdpa_attention import SDPABEiTAttention
 
@@ -107,13 +110,64 @@ class ConMIMPretrainViT(AttentionChoiceMixin, BEiTPretrainViT):
 
 @MODELS.register_module()
 class ConMIMViT(AttentionChoiceMixin, BEiTViT):
-    """mmpretrain's ``BEiTViT`` (fine-tuning, features) with SDPA attention.
+    """mmpretrain's ``BEiTViT`` (fine-tuning, features) with SDPA attention
+    and relative position tables resized with torch.
 
     Same parameters and state-dict keys as ``BEiTViT``, so it loads the
-    teacher of a ConMIM checkpoint as ``BEiTViT`` does.
+    teacher of a ConMIM checkpoint as ``BEiTViT`` does. A checkpoint's
+    tables reach every block at the backbone's own patch grid
+    (:meth:`prepare_rel_pos_tables`) before ``BEiTViT``'s own load hook sees
+    them, which then finds nothing to do: fine-tuning at another input size
+    (ADE20K at 512, COCO at 1024) needs no SciPy (mmpretrain resizes with
+    ``scipy.interpolate.interp2d``, removed in SciPy 1.14).
 
     Args:
         attention (str): ``'sdpa'`` or ``'stock'`` (see
             :func:`use_attention`). Defaults to ``'sdpa'``.
         **kwargs: ``BEiTViT`` arguments.
     """
+
+    def prepare_rel_pos_tables(self, state_dict: dict, prefix: str) -> None:
+        """Bring a checkpoint's relative position tables to this backbone.
+
+        A shared table (pre-training: ``rel_pos_bias.*``) is copied into
+        every block that has its own table; a table of another patch grid is
+        resized bicubically (:func:`resize_rel_pos_table`, the 3 [CLS] rows
+        kept) and its index replaced by the backbone's.
+
+        Args:
+            state_dict (dict): The state dict being loaded, changed in
+                place.
+            prefix (str): This backbone's prefix in ``state_dict``.
+        """
+        own = self.state_dict()
+        tables = [k for k in own if k.endswith('relative_position_bias_table')]
+        shared_key = f'{prefix}rel_pos_bias.relative_position_bias_table'
+        if self.use_rel_pos_bias and shared_key in state_dict:
+            shared = state_dict.pop(shared_key)
+            state_dict.pop(shared_key.replace('bias_table', 'index'), None)
+            for key in tables:
+                state_dict[prefix + key] = shared.clone()
+        grid = tuple(self.patch_resolution)
+        resized = []
+        for key in tables:
+            table = state_dict.get(prefix + key)
+            if table is None or table.shape == own[key].shape:
+                continue
+            state_dict[prefix + key] = resize_rel_pos_table(table, grid)
+            index = key.replace('bias_table', 'index')
+            if index in own:  # the checkpoint's is for its own grid
+                state_dict[prefix + index] = own[index]
+            resized.append(tuple(table.shape))
+        if resized:
+            print_log(
+                f'{type(self).__name__}: {len(resized)} relative position '
+                f'tables resized from {resized[0][0]} rows to the '
+                f'{grid[0]}x{grid[1]} patch grid', logger='current')
+
+    def _load_from_state_dict(self, state_dict: dict, prefix: str, *args,
+                              **kwargs) -> None:
+        """torch's per-module loading step, after
+        :meth:`prepare_rel_pos_tables`."""
+        self.prepare_rel_pos_tables(state_dict, prefix)
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)

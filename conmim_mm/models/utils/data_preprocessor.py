@@ -20,7 +20,16 @@ class ConMIMDataPreprocessor(SelfSupDataPreprocessor):
     mask) are moved onto the device in place and its metainfo is left as it
     is; the images are cast, converted to RGB and normalised as by
     ``SelfSupDataPreprocessor``, whose arguments it takes.
+
+    Args:
+        non_blocking (bool): Copy to the device asynchronously. Defaults to
+            False.
+        **kwargs: ``SelfSupDataPreprocessor`` arguments.
     """
+
+    def __init__(self, non_blocking: bool = False, **kwargs) -> None:
+        super().__init__(non_blocking=non_blocking, **kwargs)
+        self.non_blocking = non_blocking
 
     def cast_data(self, data: Any) -> Any:
         """Move ``data`` onto the device; data samples in place.
@@ -36,6 +45,6 @@ class ConMIMDataPreprocessor(SelfSupDataPreprocessor):
         for name, value in data.items():
             if hasattr(value, 'to'):
                 data.set_field(
-                    value.to(self.device, non_blocking=self._non_blocking),
+                    value.to(self.device, non_blocking=self.non_blocking),
                     name)
         return data

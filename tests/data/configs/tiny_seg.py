@@ -17,7 +17,7 @@ model = dict(
         pad_val=0,
         seg_pad_val=255),
     backbone=dict(
-        type='mmpretrain.BEiTViT',
+        type='mmpretrain.ConMIMViT',
         arch=dict(
             embed_dims=32, num_layers=2, num_heads=2,
             feedforward_channels=64),

@@ -2,7 +2,7 @@
 # recipe, which the official code follows (512x512 crops, 160k iterations,
 # 8 x 2 = 16, AdamW lr 7e-4, layer decay 0.65, 1500 warm-up iterations, poly
 # decay, drop path 0.1, blocks 3/5/7/11 -> 4-scale pyramid, slide inference).
-# mmseg's MAE 512x512 UperNet config with mmpretrain's BEiTViT as backbone.
+# mmseg's MAE 512x512 UperNet config with ConMIMViT as backbone.
 # The configs of other sizes set their arch, pyramid blocks and widths.
 _base_ = [
     'mmseg::mae/mae-base_upernet_8xb2-amp-160k_ade20k-512x512.py',
@@ -22,8 +22,14 @@ model = dict(
         **_base_.conmim_vit_pyramid))
 optim_wrapper = dict(optimizer=dict(lr=7e-4))
 
-# checkpoints hold plain data only (they load weights-only)
-custom_hooks = [dict(type='SafeCheckpointHook')]
+# fp16 overflow skips of the base's AmpOptimWrapper are counted; checkpoints
+# hold plain data only (they load weights-only); the optimizer's parameter
+# groups (layer decay) are logged as one table
+custom_hooks = [
+    dict(type='SkippedStepHook'),
+    dict(type='SafeCheckpointHook'),
+    dict(type='ParamGroupSummaryHook'),
+]
 
 # checkpoints are written whole or not at all (a temporary file, renamed)
 default_hooks = dict(

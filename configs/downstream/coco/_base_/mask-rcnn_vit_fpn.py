@@ -98,10 +98,12 @@ param_scheduler = [
 auto_scale_lr = dict(base_batch_size=64)
 
 # fp16 overflow skips are counted; checkpoints hold plain data only (they load
-# weights-only)
+# weights-only); the optimizer's parameter groups (layer decay) are logged as
+# one table
 custom_hooks = [
     dict(type='SkippedStepHook'),
     dict(type='SafeCheckpointHook'),
+    dict(type='ParamGroupSummaryHook'),
 ]
 
 # checkpoints are written whole or not at all (a temporary file, renamed)

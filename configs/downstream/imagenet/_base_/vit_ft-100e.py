@@ -34,9 +34,24 @@ param_scheduler = [
     dict(_base_.param_scheduler[1], eta_min=None, eta_min_ratio=1e-6 / 4e-3)
 ]
 
-# checkpoints hold plain data only (they load weights-only)
-custom_hooks = [dict(type='SafeCheckpointHook')]
+# checkpoints hold plain data only (they load weights-only); the optimizer's
+# parameter groups (layer decay) are logged as one table
+custom_hooks = [
+    dict(type='SafeCheckpointHook'),
+    dict(type='ParamGroupSummaryHook'),
+]
 
 # checkpoints are written whole or not at all (a temporary file, renamed)
 default_hooks = dict(
     checkpoint=dict(backend_args=dict(backend='atomic_local')))
+
+# the data loaders as mmpretrain's tools/train.py completes them (pinned
+# memory, persistent workers, default_collate), stated so that every
+# training script runs the same loaders
+__loader = dict(
+    pin_memory=True,
+    persistent_workers=True,
+    collate_fn=dict(type='default_collate'))
+train_dataloader = __loader
+val_dataloader = __loader
+test_dataloader = __loader
