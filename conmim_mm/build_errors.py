@@ -18,7 +18,7 @@ it (:func:`missing_package`).
 import re
 import traceback
 from contextlib import contextmanager
-from typing import Iterator, Optional
+from typing import Dict, Iterator, Optional
 
 from .errors import ConfigError, MissingPackageError
 
@@ -47,13 +47,45 @@ def error_message(err: BaseException) -> str:
     return f'{type(err).__name__} at {frame.filename}:{frame.lineno}'
 
 
+#: The registries (as mmengine's "not in the ... registry" message names
+#: them) the runner builds from at construction -> the config field.
+RUNNER_FIELDS = {
+    'model': 'model',
+    'model_wrapper': 'model_wrapper_cfg',
+    'hook': 'custom_hooks',
+    'visualizer': 'visualizer',
+    'vis_backend': 'visualizer',
+    'log_processor': 'log_processor',
+}
+
+
+def registry_field(message: str, fields: Dict[str, str]) -> Optional[str]:
+    """The config field of an unknown type, from mmengine's message.
+
+    Args:
+        message (str): E.g. ``'Foo is not in the mmpretrain::model
+            registry. ...'``.
+        fields (dict[str, str]): Registry name -> config field.
+
+    Returns:
+        str | None: The field, or None if the message names no registry of
+        ``fields``.
+    """
+    found = re.search(r'is not in the (?:\w+::)?([\w ]+) registry', message)
+    return fields.get(found.group(1)) if found else None
+
+
 @contextmanager
-def building(fields: str) -> Iterator[None]:
+def building(fields: str,
+             registries: Optional[Dict[str, str]] = None) -> Iterator[None]:
     """Raise a config mistake met while building ``fields`` as one line.
 
     Args:
         fields (str): The config fields the part is built from, e.g.
             ``'optim_wrapper'``.
+        registries (dict[str, str], optional): For an unknown type, the
+            field of its registry (:func:`registry_field`) replaces
+            ``fields``.
 
     Raises:
         ConfigError: ``'<message> (<fields>)'`` for a
@@ -65,7 +97,9 @@ def building(fields: str) -> Iterator[None]:
     except ConfigError:
         raise
     except CONFIG_ERRORS as err:
-        raise ConfigError(f'{error_message(err)} ({fields})') from err
+        message = error_message(err)
+        field = registry_field(message, registries or {}) or fields
+        raise ConfigError(f'{message} ({field})') from err
 
 
 #: Missing modules, or distributions as mmengine names them for a

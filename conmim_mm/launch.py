@@ -24,8 +24,8 @@ from mmengine.dist import get_rank, get_world_size, is_main_process
 from mmengine.logging import print_log
 from mmengine.runner import Runner, find_latest_checkpoint
 
-from .build_errors import (CONFIG_ERRORS, building, error_message,
-                           missing_package)
+from .build_errors import (CONFIG_ERRORS, RUNNER_FIELDS, building,
+                           error_message, missing_package)
 from .checkpoints import (ATOMIC_BACKEND_ARGS, load_checkpoint_file,
                           unsafe_checkpoint_message, write_atomically)
 from .datasets import check_listed_files
@@ -309,7 +309,7 @@ def build(cfg: Config) -> Runner:
     Returns:
         Runner: The runner.
     """
-    with building('the runner: model, hooks, visualizer, ...'):
+    with building('building the runner', RUNNER_FIELDS):
         runner = build_runner(cfg)
     quiet_logger(runner.logger)
     return runner

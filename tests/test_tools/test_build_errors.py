@@ -4,7 +4,8 @@ import inspect
 import pytest
 from mmengine.registry import Registry, build_from_cfg
 
-from conmim_mm.build_errors import building, error_message, missing_package
+from conmim_mm.build_errors import (RUNNER_FIELDS, building, error_message,
+                                    missing_package)
 from conmim_mm.errors import ConfigError, MissingPackageError
 from conmim_mm.launch import run_cli
 
@@ -31,7 +32,7 @@ def _raised(function):
 
 def _built(fields: str, function):
     def build():
-        with building(fields):
+        with building(fields, RUNNER_FIELDS):
             function()
     return _raised(build)
 
@@ -55,6 +56,14 @@ def test_config_mistakes_while_building_name_the_fields():
     line = inspect.getsourcelines(Thing.__init__)[1] + 2
     assert str(negative) == \
         f'AssertionError at {__file__}:{line} (optim_wrapper)'
+
+
+def test_an_unknown_type_names_the_field_of_its_registry():
+    hook = _built('building the runner', lambda: _raise(KeyError(
+        'HookX is not in the mmpretrain::hook registry. Please check')))
+    assert str(hook).endswith(' (custom_hooks)')
+    other = _built('building the runner', lambda: _raise(ValueError('bad')))
+    assert str(other) == 'bad (building the runner)'
 
 
 def test_other_errors_and_ours_pass_unchanged():

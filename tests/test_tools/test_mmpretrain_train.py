@@ -1,7 +1,8 @@
 """The demo config trains and resumes through mmpretrain's own
 tools/train.py (the copy installed with mmpretrain) exactly as through
-ours: the configs need nothing from our tools."""
+ours, with the same hooks: the configs need nothing from our tools."""
 import os.path as osp
+import re
 
 import pytest
 import torch
@@ -38,29 +39,47 @@ def _ok(result) -> str:
     return out
 
 
-def _train_then_resume(script: str, work_dir) -> None:
-    """4 iterations, then ``--resume`` (the latest checkpoint) to 6."""
-    _ok(run_tool([script, DEMO, '--work-dir', str(work_dir),
-                  *_options(4)]))
+def _hooks_table(log: str) -> str:
+    """The runner's table of hooks (each with its priority, per stage)."""
+    start = log.index('Hooks will be executed in the following order:')
+    end = re.search(r'\n\d\d/\d\d \d\d:\d\d:\d\d - mmengine',
+                    log[start:]).start()
+    return log[start:start + end]
+
+
+def _train_then_resume(script: str, work_dir) -> str:
+    """4 iterations, then ``--resume`` (the latest checkpoint) to 6;
+    returns the first run's table of hooks."""
+    log = _ok(run_tool([script, DEMO, '--work-dir', str(work_dir),
+                        *_options(4)]))
     assert not (work_dir / 'iter_6.pth').exists()
     log = _ok(run_tool([script, DEMO, '--work-dir', str(work_dir),
                         '--resume', *_options(6)]))
     assert 'resumed epoch: 0, iter: 4' in log
+    return _hooks_table(log)
 
 
 @pytest.fixture(scope='module')
 def runs(tmp_path_factory) -> dict:
     """The work dirs of the same procedure through both scripts."""
-    work_dirs = {}
+    work_dirs, hooks = {}, {}
     for name, script in (('mmpretrain', mmpretrain_train_script()),
                          ('conmim_mm', 'tools/train.py')):
         work_dirs[name] = tmp_path_factory.mktemp(name)
-        _train_then_resume(script, work_dirs[name])
-    return work_dirs
+        hooks[name] = _train_then_resume(script, work_dirs[name])
+    return dict(work_dirs=work_dirs, hooks=hooks)
+
+
+def test_both_scripts_run_the_same_hooks_in_the_same_order(runs):
+    table = runs['hooks']['conmim_mm']
+    for hook in ('TeacherUpdateHook', 'SkippedStepHook', 'SafeCheckpointHook',
+                 'ParamGroupSummaryHook', 'KNNMonitorHook', 'CheckpointHook'):
+        assert hook in table
+    assert table == runs['hooks']['mmpretrain']
 
 
 def test_checkpoints_load_with_plain_weights_only_torch_load(runs):
-    for work_dir in runs.values():
+    for work_dir in runs['work_dirs'].values():
         assert sorted(p.name for p in work_dir.glob('*.pth')) == [
             'iter_2.pth', 'iter_4.pth', 'iter_6.pth']
         for it in (2, 4, 6):
@@ -74,7 +93,7 @@ def test_checkpoints_load_with_plain_weights_only_torch_load(runs):
 def test_both_scripts_end_with_the_same_student_and_teacher(runs):
     final = {name: torch.load(str(work_dir / 'iter_6.pth'),
                               weights_only=True)['state_dict']
-             for name, work_dir in runs.items()}
+             for name, work_dir in runs['work_dirs'].items()}
     ours, theirs = final['conmim_mm'], final['mmpretrain']
     assert ours.keys() == theirs.keys()
     assert any(k.startswith('teacher.backbone.') for k in ours)
@@ -82,7 +101,8 @@ def test_both_scripts_end_with_the_same_student_and_teacher(runs):
     for key, value in theirs.items():
         assert torch.equal(ours[key], value), key
     # the teacher moved during the resumed iterations
-    before = torch.load(str(runs['mmpretrain'] / 'iter_4.pth'),
+    theirs_dir = runs['work_dirs']['mmpretrain']
+    before = torch.load(str(theirs_dir / 'iter_4.pth'),
                         weights_only=True)['state_dict']
     key = 'teacher.backbone.layers.0.attn.qkv.weight'
     assert not torch.equal(before[key], theirs[key])

@@ -83,7 +83,7 @@ COSINE_BEGIN = Config.fromfile(DEMO).param_scheduler[1]['begin']
      f'begin={COSINE_BEGIN}, end=2 (param_scheduler)'),
     ('train_dataloader.num_workers=0',
      'error: persistent_workers option needs num_workers > 0 '
-     '(train_dataloader)'),
+     '(train_cfg, train_dataloader)'),
     ('model.backbone.type=ConMIMPretrainVit',
      'error: ConMIMPretrainVit is not in the mmpretrain::model registry. '
      'Please check whether the value of `ConMIMPretrainVit` is correct'),
@@ -119,8 +119,12 @@ def test_debug_shows_the_traceback(how, tmp_path):
         **({} if how else {'CONMIM_DEBUG': '1'}))
     assert result.returncode == 1
     assert 'Traceback (most recent call last)' in result.stderr
+    # the library's error, then the one line that names the fields
+    assert ('ValueError: persistent_workers option needs num_workers > 0\n'
+            in result.stderr)
     assert result.stderr.strip().splitlines()[-1] == (
-        'ValueError: persistent_workers option needs num_workers > 0')
+        'conmim_mm.errors.ConfigError: persistent_workers option needs '
+        'num_workers > 0 (train_cfg, train_dataloader)')
 
 
 #: tools/train.py, run where mmengine finds some packages missing.

@@ -33,8 +33,9 @@ def test_tools_refuse_pickled_payload(tool, payload_checkpoint, image_folder,
     path, marker = payload_checkpoint
     args = {
         'train': ['tools/train.py', TINY, '--resume', str(path)],
-        'load_from': ['tools/train.py', TINY, '--cfg-options',
-                      f'load_from={path}'],
+        'load_from': ['tools/train.py', TINY, '--work-dir',
+                      str(tmp_path / 'work'), '--cfg-options',
+                      f'load_from={path}', *data_options(image_folder)],
         'test': ['tools/test.py', TINY, str(path)],
         'convert': ['tools/model_converters/safe_checkpoint.py', str(path),
                     str(tmp_path / 'out.pth')],
@@ -47,10 +48,9 @@ def test_tools_refuse_pickled_payload(tool, payload_checkpoint, image_folder,
         'attention': ['tools/analysis_tools/visualize_attention.py', TINY,
                       str(path), str(path), '--out', str(tmp_path / 'out')],
     }[tool]
-    if tool in ('train', 'load_from', 'test'):
-        args += ['--work-dir', str(tmp_path / 'work')]
-        args += ([] if tool == 'load_from' else ['--cfg-options'])
-        args += data_options(image_folder)
+    if tool in ('train', 'test'):
+        args += ['--work-dir', str(tmp_path / 'work'), '--cfg-options',
+                 *data_options(image_folder)]
     result = run_tool(args)
     assert result.returncode == 1
     assert 'Traceback' not in result.stderr

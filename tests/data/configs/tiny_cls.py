@@ -46,8 +46,14 @@ test_cfg = dict()
 optim_wrapper = dict(optimizer=dict(type='AdamW', lr=1e-3, weight_decay=0.05))
 param_scheduler = dict(type='CosineAnnealingLR', T_max=4, by_epoch=False)
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=4)
+custom_hooks = [
+    dict(type='SafeCheckpointHook'),
+    dict(type='ParamGroupSummaryHook')
+]
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=1),
-    checkpoint=dict(type='CheckpointHook', interval=2, by_epoch=False))
+    checkpoint=dict(
+        type='CheckpointHook', interval=2, by_epoch=False,
+        backend_args=dict(backend='atomic_local')))
 log_processor = dict(by_epoch=False)
 randomness = dict(seed=0, deterministic=True)

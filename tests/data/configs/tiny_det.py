@@ -52,6 +52,12 @@ test_cfg = dict(type='TestLoop')
 optim_wrapper = dict(
     type='OptimWrapper', optimizer=dict(type='SGD', lr=0.01, momentum=0.9))
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=2)
+custom_hooks = [
+    dict(type='SafeCheckpointHook'),
+    dict(type='ParamGroupSummaryHook')
+]
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=1),
-    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=2))
+    checkpoint=dict(
+        type='CheckpointHook', by_epoch=False, interval=2,
+        backend_args=dict(backend='atomic_local')))
