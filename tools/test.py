@@ -4,12 +4,20 @@ Example:
     .venv/bin/python tools/test.py CONFIG work_dirs/x/iter_1000.pth
 """
 import argparse
+import warnings
 
-from mmengine.config import DictAction
+# First, before OpenMMLab is imported: mmcv-lite (the default level) warns at
+# import that it has no compiled deformable attention, which no config here
+# uses. The tool's other filters: quiet_tool() (conmim_mm.quiet).
+warnings.filterwarnings(
+    'ignore', message='Fail to import ``MultiScaleDeformableAttention``',
+    category=UserWarning)
 
-from conmim_mm.launch import (build, check_checkpoint, load_config,
-                              quiet_tool, run_cli, set_launcher,
-                              set_work_dir, test)
+from mmengine.config import DictAction  # noqa: E402
+
+from conmim_mm.launch import (  # noqa: E402
+    build, check_checkpoint, load_config, quiet_tool, run_cli, set_launcher,
+    set_work_dir, test)
 
 
 def parse_args() -> argparse.Namespace:

@@ -12,14 +12,21 @@ Example:
     .venv/bin/python tools/train.py configs/conmim/vit-b_800e.py
 """
 import argparse
+import warnings
 
-from mmengine.config import Config, DictAction
+# First, before OpenMMLab is imported: mmcv-lite (the default level) warns at
+# import that it has no compiled deformable attention, which no config here
+# uses. The tool's other filters: quiet_tool() (conmim_mm.quiet).
+warnings.filterwarnings(
+    'ignore', message='Fail to import ``MultiScaleDeformableAttention``',
+    category=UserWarning)
 
-from conmim_mm.config_check import check_pretrained_checkpoint
-from conmim_mm.launch import (build, check_checkpoint, enable_amp,
-                              load_config, quiet_tool, run_cli,
-                              set_auto_scale_lr, set_launcher, set_resume,
-                              set_work_dir, train)
+from mmengine.config import Config, DictAction  # noqa: E402
+
+from conmim_mm.config_check import check_pretrained_checkpoint  # noqa: E402
+from conmim_mm.launch import (  # noqa: E402
+    build, check_checkpoint, enable_amp, load_config, quiet_tool, run_cli,
+    set_auto_scale_lr, set_launcher, set_resume, set_work_dir, train)
 
 
 def parse_args() -> argparse.Namespace:

@@ -14,13 +14,21 @@ Example:
 import argparse
 import os
 import os.path as osp
+import warnings
 
-import cv2
-import numpy as np
-from PIL import Image, UnidentifiedImageError
+# before OpenMMLab is imported: mmcv-lite's notice that it has no compiled
+# deformable attention (unused here); the other filters: quiet_tool()
+warnings.filterwarnings(
+    'ignore', message='Fail to import ``MultiScaleDeformableAttention``',
+    category=UserWarning)
 
-from conmim_mm.analysis.attention import AttentionModel, render_attention
-from conmim_mm.launch import quiet_tool, run_cli
+import cv2  # noqa: E402
+import numpy as np  # noqa: E402
+from PIL import Image, UnidentifiedImageError  # noqa: E402
+
+from conmim_mm.analysis.attention import (  # noqa: E402
+    AttentionModel, render_attention)
+from conmim_mm.launch import quiet_tool, run_cli  # noqa: E402
 
 
 def parse_args() -> argparse.Namespace:
