@@ -33,3 +33,28 @@ def test_components_are_registered():
     assert 'atomic_local' in backends
     assert 'conmim_vit-base-p16_8xb256-amp-coslr-800e_in1k' in list_models(
         '*conmim*')
+
+
+def test_library_code_does_not_import_the_cli_glue():
+    """conmim_mm.launch is for tools/ only; the library shares
+    conmim_mm.utils with them."""
+    import ast
+    import glob
+
+    from conftest import ROOT
+    importers = []
+    for path in glob.glob(osp.join(ROOT, 'conmim_mm', '**', '*.py'),
+                          recursive=True):
+        if path.endswith(osp.join('conmim_mm', 'launch.py')):
+            continue
+        for node in ast.walk(ast.parse(open(path).read())):
+            names = []
+            if isinstance(node, ast.ImportFrom):
+                names = [f'{node.module}.{a.name}' for a in node.names]
+                names.append(node.module or '')
+            elif isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            if any(name.split('.')[-1] == 'launch'
+                   or '.launch.' in f'.{name}.' for name in names):
+                importers.append(osp.relpath(path, ROOT))
+    assert importers == []
