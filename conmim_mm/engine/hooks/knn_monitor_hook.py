@@ -11,6 +11,7 @@ from mmengine.runner import Runner
 from mmpretrain.registry import HOOKS
 
 from ...analysis.curves import plot_curves
+from ...analysis.features import extract_features
 from ...analysis.knn import weighted_knn_predict
 
 
@@ -119,28 +120,23 @@ class KNNMonitorHook(Hook):
         return model.teacher.backbone if self.weights == 'teacher' \
             else model.backbone
 
-    @torch.no_grad()
     def _embed(self, runner: Runner,
                split: str) -> Tuple[Optional[torch.Tensor], torch.Tensor]:
         """Features and labels of one split, gathered from all ranks."""
         model = runner.model.module if is_model_wrapper(
             runner.model) else runner.model
         backbone = self._backbone(runner)
-        loader = self._loaders[split]
-        features, labels, indices = [], [], []
-        position = 0
-        indices_of_rank = list(iter(loader.sampler))
-        for data in loader:
-            data = model.data_preprocessor(data, False)
-            tokens = backbone(data['inputs'], None)[0]
-            feature = tokens[:, 0] if self.feature == 'cls' \
+
+        def embed(inputs: torch.Tensor) -> torch.Tensor:
+            tokens = backbone(inputs, None)[0]
+            return tokens[:, 0] if self.feature == 'cls' \
                 else tokens[:, 1:].mean(1)
-            features.append(feature.float().cpu())
-            labels += [int(s.gt_label) for s in data['data_samples']]
-            indices += indices_of_rank[position:position + len(feature)]
-            position += len(feature)
-        gathered = all_gather_object(
-            (torch.cat(features), torch.tensor(labels), indices))
+
+        loader = self._loaders[split]
+        features, labels = extract_features(model, loader, embed)
+        # this rank's dataset indices, in the loader's (sequential) order
+        indices = list(iter(loader.sampler))[:len(labels)]
+        gathered = all_gather_object((features, labels, indices))
         all_features = torch.cat([g[0] for g in gathered])
         all_labels = torch.cat([g[1] for g in gathered])
         order = torch.tensor(sum((g[2] for g in gathered), [])).argsort()
