@@ -1,30 +1,29 @@
-"""Shared fixtures: paths, a tiny labelled image folder, a CLI runner.
+"""Shared fixtures: the tiny labelled image folder, the tiny ConMIM models
+and checkpoint, the fake ADE20K/COCO data, and the one uninterrupted
+training run that every exact-resume check compares against. The tool runs
+that tests read (``common.background_run``) start in the background once
+the tests are collected.
+
+Plain helpers (paths, ``run_tool``, ``tiny_conmim_cfg``, ...) live in
+``tests/helpers/common.py``; the names below are re-exported for the tests
+that still import them from here.
 
 Tests marked ``full_stack`` need mmsegmentation, mmdet and mmcv's compiled
 ops (``make setup-full``); the others run on the default environment too
 (``make test-default``: ``pytest -m "not full_stack"``).
 """
-import importlib.util
-import os
-import os.path as osp
-import subprocess
-import sys
-from typing import List
+import copy
 
 import cv2
 import numpy as np
 import pytest
 
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-CONFIGS = osp.join(ROOT, 'tests', 'data', 'configs')
-HELPERS = osp.join(ROOT, 'tests', 'helpers')
-
-
-def has_full_stack() -> bool:
-    """Whether mmseg, mmdet and mmcv's compiled ops are installed."""
-    return all(
-        importlib.util.find_spec(name) is not None
-        for name in ('mmseg', 'mmdet', 'mmcv._ext'))
+import common
+from common import (BACKGROUND, CONFIGS, FAULTS, HELPERS,  # noqa: F401
+                    REFERENCE_OPTIONS, ROOT, background_run, build_conmim,
+                    data_options, has_full_stack, mmpretrain_train_script,
+                    run_tool, set_iteration, tiny_conmim_cfg, train_command,
+                    train_mode)
 
 
 @pytest.hookimpl(trylast=True)
@@ -40,6 +39,35 @@ def pytest_collection_modifyitems(config, items) -> None:
             f'{len(needing)} selected tests need mmsegmentation, mmdet and '
             "mmcv's compiled ops: run `make setup-full`, or deselect them "
             'with -m "not full_stack" (make test-default)')
+    if config.option.collectonly:
+        return
+    # the background runs the selected tests read, in the order they need
+    # them: their fixtures, or a parameter ``run`` naming one (read with
+    # request.getfixturevalue)
+    needed = []
+    for item in items:
+        names = list(getattr(item, 'fixturenames', ()))
+        callspec = getattr(item, 'callspec', None)
+        if callspec is not None and isinstance(callspec.params.get('run'),
+                                               str):
+            names.append(callspec.params['run'])
+        for name in names:
+            if name in BACKGROUND.commands and name not in needed:
+                needed.append(name)
+    if needed:
+        BACKGROUND.start(needed)
+
+
+def pytest_sessionfinish(session, exitstatus) -> None:
+    """Stop the background runs; their work dirs go if the session passed."""
+    BACKGROUND.stop(passed=exitstatus == 0)
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    """Where the background runs' work dirs were kept (a failed session)."""
+    if BACKGROUND.root is not None and BACKGROUND.root.exists():
+        terminalreporter.write_line(
+            f'work dirs of the background runs: {BACKGROUND.root}')
 
 
 @pytest.fixture(scope='session')
@@ -56,73 +84,51 @@ def image_folder(tmp_path_factory) -> str:
     return str(root)
 
 
-def data_options(folder: str) -> List[str]:
-    """``--cfg-options`` that point the tiny config's loaders at ``folder``."""
-    return [
-        f'train_dataloader.dataset.data_root={folder}',
-        f'test_dataloader.dataset.data_root={folder}'
-    ]
-
-
-def run_tool(args: List[str], timeout: int = 600,
-             **env: str) -> subprocess.CompletedProcess:
-    """Run a command from the repository root with this interpreter's env."""
-    environ = dict(os.environ, **env)
-    paths = [ROOT, HELPERS, environ.get('PYTHONPATH', '')]
-    environ['PYTHONPATH'] = os.pathsep.join(p for p in paths if p)
-    if args[0].endswith('.py'):
-        args = [sys.executable] + args
-    else:
-        environ['PYTHON'] = sys.executable
-    return subprocess.run(
-        args, cwd=ROOT, env=environ, capture_output=True, text=True,
-        timeout=timeout)
-
-
-def mmpretrain_train_script() -> str:
-    """mmpretrain's own tools/train.py (the copy installed with it)."""
-    import mmpretrain
-    return osp.join(osp.dirname(mmpretrain.__file__), '.mim', 'tools',
-                    'train.py')
-
-
-def tiny_conmim_cfg(config: str, width: int = 32, depth: int = 2,
-                    img_size: int = 224, projector: int = 128,
-                    out: int = 32):
-    """A published pre-training config with a tiny ViT and projector."""
-    from mmengine.config import Config
-    cfg = Config.fromfile(osp.join(ROOT, 'configs', 'conmim', config))
-    cfg.model.backbone.arch = dict(
-        embed_dims=width, num_layers=depth, num_heads=2,
-        feedforward_channels=4 * width)
-    cfg.model.backbone.img_size = img_size
-    cfg.model.neck.update(
-        in_channels=width, hid_channels=projector, out_channels=out)
-    return cfg
-
-
-def build_conmim(cfg):
-    """Build and initialise the ConMIM model of ``cfg``."""
-    import conmim_mm  # noqa: F401
+@pytest.fixture(scope='session')
+def tiny_conmim():
+    """``tiny_conmim(config='vit-b_800e.py', **sizes)``: the initialised
+    model of :func:`common.tiny_conmim_cfg`, built once per session and
+    settings (:func:`common.seeded_conmim`: weights from
+    ``torch.manual_seed(0)``, whatever the test's random state, which it
+    leaves alone); every call returns a fresh copy that the test may train
+    or change."""
     from mmengine.registry import init_default_scope
-    from mmpretrain.registry import MODELS
-    init_default_scope('mmpretrain')
-    model = MODELS.build(cfg.model)
-    model.init_weights()
-    return model
+    built = {}
+
+    def make(config: str = 'vit-b_800e.py', **sizes):
+        key = (config, tuple(sorted(sizes.items())))
+        if key not in built:
+            built[key] = common.seeded_conmim(config, **sizes)
+        init_default_scope('mmpretrain')
+        return copy.deepcopy(built[key])
+
+    return make
 
 
-def train_mode(model):
-    """``model.train()``, with the test as the declared teacher updater
-    (``ConMIM.loss`` refuses to train without one)."""
-    model.train()
-    model.follow_student_with('the test')
-    return model
+@pytest.fixture(scope='session')
+def pretrained_conmim():
+    """:func:`common.pretrained_conmim`: ``(model, path)`` of a tiny raw
+    ConMIM checkpoint with a teacher unlike its student. Tests must not
+    change the model."""
+    return common.pretrained_conmim()
 
 
-def set_iteration(cur_iter: int, max_iters: int) -> None:
-    """Put ``iter`` / ``max_iters`` into the current MessageHub."""
-    from mmengine.logging import MessageHub
-    hub = MessageHub.get_current_instance()
-    hub.update_info('iter', cur_iter)
-    hub.update_info('max_iters', max_iters)
+@pytest.fixture(scope='session')
+def dense_data():
+    """The fake ADE20K and COCO data of :func:`common.write_dense_data`."""
+    return common.dense_data()
+
+
+@background_run()
+def reference_run(work_dir):
+    """The uninterrupted run that every exact-resume check compares with.
+
+    tests/data/configs/demo_faults.py (the demo's model and optimizer,
+    deterministic, 12 iterations of batch 4) through tools/train.py in one
+    process with two data-loader workers (``common.REFERENCE_OPTIONS``; a
+    run compared with it uses them too), no fault injected, a checkpoint
+    after every iteration: ``.work_dir`` (``iter_1.pth`` ... ``iter_12.pth``)
+    and ``.log``.
+    """
+    return train_command(FAULTS, work_dir, *REFERENCE_OPTIONS,
+                         'default_hooks.checkpoint.interval=1'), {}

@@ -31,7 +31,7 @@ import pytest
 import torch
 
 import parity
-from conftest import ROOT, build_conmim, tiny_conmim_cfg
+from common import ROOT, build_conmim, tiny_conmim_cfg
 from conmim_mm.checkpoints import conmim_to_official, official_to_conmim
 
 REFERENCE = osp.join(ROOT, 'tests', 'data', 'parity', 'official_reference.pth')

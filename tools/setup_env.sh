@@ -169,12 +169,86 @@ log "installing mmengine, mmpretrain$([[ $LEVEL == full ]] && echo ', mmsegmenta
 pip_install -c "$CONSTRAINTS_EFFECTIVE" -e "$ROOT[$EXTRAS]"
 if [[ $LEVEL == full ]]; then
   mmcv_ops_ok || die "mmcv with compiled ops does not import after installation"
-  "$VPY" -c "import conmim_mm, mmpretrain.models, mmseg.models, mmdet.models" ||
-    die "the OpenMMLab stack does not import"
-else
-  "$VPY" -c "import conmim_mm, mmpretrain.models" ||
-    die "mmpretrain or conmim_mm does not import"
 fi
+
+# The environment check (a few seconds): conmim_mm imports; the installed
+# OpenMMLab packages and numpy are the pinned versions (torch may be the user's
+# own, see above); their models import and register; mmengine resolves their
+# base configs (`mmpretrain::`, `mmseg::`, `mmdet::`, through pkg_resources:
+# the setuptools pin); on the full level mmcv's compiled nms and RoIAlign
+# compute the right numbers.
+check_environment() {
+  "$VPY" -W "ignore:pkg_resources is deprecated:UserWarning" - "$LEVEL" \
+    "$CONSTRAINTS" <<'PY'
+import os.path as osp
+import sys
+import tempfile
+
+import conmim_mm  # noqa: F401
+
+level, constraints = sys.argv[1:]
+pins = {}
+with open(constraints) as f:
+    for line in f:
+        line = line.split('#')[0].strip()
+        if '==' in line:
+            name, version = line.split('==')
+            pins[name.lower()] = version
+
+import mmcv, mmengine, mmpretrain, numpy
+installed = {'mmcv' if level == 'full' else 'mmcv-lite': mmcv.__version__,
+             'mmengine': mmengine.__version__,
+             'mmpretrain': mmpretrain.__version__, 'numpy': numpy.__version__}
+scopes = {'mmpretrain': 'BEiTPretrainViT'}
+if level == 'full':
+    import mmdet, mmseg
+    installed.update(mmsegmentation=mmseg.__version__, mmdet=mmdet.__version__)
+    scopes.update(mmseg='UPerHead', mmdet='MaskRCNN')
+wrong = [f'{name} {version} (pinned: {pins[name]})'
+         for name, version in installed.items() if version != pins[name]]
+if wrong:
+    sys.exit('not the pinned versions: ' + ', '.join(wrong))
+
+import importlib
+from mmengine.config import Config
+with tempfile.TemporaryDirectory() as folder:
+    for scope, model in scopes.items():
+        importlib.import_module(f'{scope}.models')
+        registry = importlib.import_module(f'{scope}.registry').MODELS
+        if registry.get(model) is None:
+            sys.exit(f'{scope} does not register {model}')
+        path = osp.join(folder, f'{scope}.py')
+        with open(path, 'w') as f:
+            f.write(f"_base_ = '{scope}::_base_/default_runtime.py'\n")
+        if Config.fromfile(path).default_scope != scope:
+            sys.exit(f'the base config {scope}::_base_/default_runtime.py '
+                     'does not load')
+
+if level == 'full':
+    import torch
+    from mmcv.ops import nms, roi_align
+    # IoU(box 0, box 1) = 81 / 119 = 0.68: box 1 goes at 0.5, stays at 0.7
+    boxes = torch.tensor([[0., 0., 10., 10.], [1., 1., 11., 11.],
+                          [20., 20., 30., 30.]])
+    scores = torch.tensor([0.9, 0.8, 0.7])
+    kept = [nms(boxes, scores, iou_threshold=t)[1].tolist()
+            for t in (0.5, 0.7)]
+    if kept != [[0, 2], [0, 1, 2]]:
+        sys.exit(f"mmcv's nms keeps {kept}, not [[0, 2], [0, 1, 2]]")
+    # bilinear sampling of f(y, x) = x is exact: the aligned box [0.5, 4.5]
+    # in 2 x 2 bins samples x = 1, 2 | 3, 4, so the bins average 1.5 | 3.5
+    feat = torch.arange(8.).repeat(8, 1)[None, None].requires_grad_()
+    rois = torch.tensor([[0., 1., 1., 5., 5.]])
+    out = roi_align(feat, rois, (2, 2), 1.0, 2, 'avg', True)
+    out.sum().backward()
+    expected = torch.tensor([[1.5, 3.5], [1.5, 3.5]])
+    if not (torch.allclose(out[0, 0], expected, atol=1e-6) and
+            abs(feat.grad.sum().item() - 4.0) < 1e-6):
+        sys.exit(f"mmcv's roi_align gives {out[0, 0].tolist()}, not "
+                 f'{expected.tolist()}')
+PY
+}
+check_environment || die "the environment check failed (the line above)"
 
 fingerprint > "$VENV/.conmim_setup_$LEVEL"
 log "done ($LEVEL): use $VPY"

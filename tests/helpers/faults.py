@@ -127,6 +127,8 @@ def run_and_kill(command: List[str], root: str, work_dir, after: str,
         **env (str): Extra environment variables.
     """
     environ = dict(os.environ, **env)
+    # as common.start_tool: the run it is compared with had one thread
+    environ.setdefault('OMP_NUM_THREADS', '1')
     environ['PYTHONPATH'] = os.pathsep.join(
         [root, os.path.dirname(os.path.abspath(__file__))])
     environ['PYTHON'] = sys.executable

@@ -15,7 +15,7 @@ import torch.nn as nn
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
 
-from conftest import ROOT
+from common import ROOT
 
 STANDIN = osp.join(ROOT, 'tests', 'helpers', 'official_standin')
 OFFICIAL_ROOT = os.environ.get('CONMIM_OFFICIAL_ROOT')

@@ -34,7 +34,7 @@ import torch.nn as nn
 from mmengine.optim import build_optim_wrapper
 from mmpretrain.structures import DataSample
 
-from conftest import build_conmim, tiny_conmim_cfg, train_mode
+from common import build_conmim, tiny_conmim_cfg, train_mode
 from conmim_mm.checkpoints import official_to_conmim
 
 SEED = 0

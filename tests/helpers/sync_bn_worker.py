@@ -28,3 +28,11 @@ def run(rank: int, world_size: int, port: int, out_dir: str) -> None:
                     running_var=bn.running_var),
                os.path.join(out_dir, f'rank{rank}.pth'))
     dist.destroy_process_group()
+
+
+if __name__ == '__main__':
+    # python tests/helpers/sync_bn_worker.py OUT_DIR PORT: both ranks
+    import sys
+
+    import torch.multiprocessing as mp
+    mp.spawn(run, args=(2, int(sys.argv[2]), sys.argv[1]), nprocs=2)

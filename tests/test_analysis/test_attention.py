@@ -9,7 +9,8 @@ from mmengine.registry import init_default_scope
 from mmpretrain.registry import MODELS
 from PIL import Image
 
-from conftest import ROOT, build_conmim, run_tool
+from common import (BACKGROUND, DEMO, ROOT, background_run, build_conmim,
+                    run_script)
 from conmim_mm.analysis import cls_attention, render_attention
 
 
@@ -87,39 +88,54 @@ def test_render_has_one_panel_per_map_or_head():
         cls_attention(_hand_set_backbone(), torch.zeros(1, 3, 32, 32), 3)
 
 
-@pytest.fixture(scope='module')
-def tiny_checkpoint(tmp_path_factory):
-    """A ConMIM checkpoint of the demo config's model (random weights)."""
-    folder = tmp_path_factory.mktemp('attention')
-    from mmengine.config import Config
-    cfg = Config.fromfile(
-        osp.join(ROOT, 'configs', 'conmim', 'demo_vit-tiny.py'))
-    model = build_conmim(cfg)
-    path = folder / 'conmim.pth'
-    torch.save({'state_dict': model.state_dict()}, str(path))
-    for i, size in enumerate([(40, 70), (128, 96)]):
-        rng = np.random.default_rng(i)
-        Image.fromarray(rng.integers(0, 256, (*size, 3), np.uint8)).save(
-            str(folder / f'image{i}.png'))
+def _tiny_checkpoint():
+    """A folder with a ConMIM checkpoint of the demo config's model (random
+    weights of torch.manual_seed(0)) and two photos, made once."""
+    folder = BACKGROUND.work_dir('attention_checkpoint')
+    if not (folder / 'conmim.pth').exists():
+        from mmengine.config import Config
+        cfg = Config.fromfile(DEMO)
+        with torch.random.fork_rng():
+            torch.manual_seed(0)
+            model = build_conmim(cfg)
+        torch.save({'state_dict': model.state_dict()},
+                   str(folder / 'conmim.pth'))
+        for i, size in enumerate([(40, 70), (128, 96)]):
+            rng = np.random.default_rng(i)
+            Image.fromarray(rng.integers(0, 256, (*size, 3), np.uint8)).save(
+                str(folder / f'image{i}.png'))
     return folder
 
 
-def test_tool_writes_pngs(tiny_checkpoint, tmp_path):
-    demo = osp.join(ROOT, 'configs', 'conmim', 'demo_vit-tiny.py')
+@pytest.fixture(scope='module')
+def tiny_checkpoint():
+    return _tiny_checkpoint()
+
+
+@background_run()
+def attention_tool_run(work_dir):
+    """The tool on both photos, 96 px, next to the same model's maps."""
+    folder = _tiny_checkpoint()
+    checkpoint = str(folder / 'conmim.pth')
+    return [
+        'tools/analysis_tools/visualize_attention.py', DEMO, checkpoint,
+        *[str(folder / f'image{i}.png') for i in range(2)], '--out',
+        str(work_dir), '--size', '96', '--compare', DEMO, checkpoint
+    ], {}
+
+
+def test_tool_writes_pngs(tiny_checkpoint, attention_tool_run, tmp_path):
+    demo = DEMO
     images = [str(tiny_checkpoint / f'image{i}.png') for i in range(2)]
     checkpoint = str(tiny_checkpoint / 'conmim.pth')
-    result = run_tool([
-        'tools/analysis_tools/visualize_attention.py', demo, checkpoint,
-        *images, '--out', str(tmp_path), '--size', '96', '--compare', demo,
-        checkpoint
-    ])
-    assert result.returncode == 0, result.stderr[-2000:]
+    result = attention_tool_run.result
     written = result.stdout.split()
-    assert written == [str(tmp_path / f'image{i}_attention.png')
-                       for i in range(2)]
+    assert written == [str(attention_tool_run.work_dir /
+                           f'image{i}_attention.png') for i in range(2)]
     for path in written:
         assert Image.open(path).size == (96 * 3, 96)  # input | map | map
-    result = run_tool([
+    # again in this process (common.run_script: no new interpreter)
+    result = run_script([
         'tools/analysis_tools/visualize_attention.py', demo, checkpoint,
         images[0], '--out', str(tmp_path / 'heads'), '--size', '64',
         '--per-head', '--weights', 'student', '--layer', '0'
@@ -130,10 +146,10 @@ def test_tool_writes_pngs(tiny_checkpoint, tmp_path):
 
 
 def test_tool_reports_unreadable_image(tiny_checkpoint, tmp_path):
-    demo = osp.join(ROOT, 'configs', 'conmim', 'demo_vit-tiny.py')
+    demo = DEMO
     broken = tmp_path / 'broken.png'
     broken.write_bytes(b'not an image')
-    result = run_tool([
+    result = run_script([
         'tools/analysis_tools/visualize_attention.py', demo,
         str(tiny_checkpoint / 'conmim.pth'), str(broken), '--out',
         str(tmp_path)
@@ -146,7 +162,7 @@ def test_tool_reports_unreadable_image(tiny_checkpoint, tmp_path):
 
 def test_teacher_and_student_weights_are_told_apart(tiny_checkpoint):
     from conmim_mm.analysis.attention import AttentionModel
-    demo = osp.join(ROOT, 'configs', 'conmim', 'demo_vit-tiny.py')
+    demo = DEMO
     state = torch.load(str(tiny_checkpoint / 'conmim.pth'),
                        weights_only=True)['state_dict']
     state = {k: v + 1 if k.startswith('teacher.') and v.is_floating_point()
@@ -181,7 +197,7 @@ def test_cls_attention_of_sdpa_backbone():
     """The maps are read from an SDPA backbone (which never forms the
     probabilities) as from the stock one, and the block keeps its class."""
     from conmim_mm.models import SDPABEiTAttention
-    from conftest import tiny_conmim_cfg
+    from common import tiny_conmim_cfg
     init_default_scope('mmpretrain')
     cfg = tiny_conmim_cfg('vit-s_300e.py', img_size=64).model.backbone
     torch.manual_seed(0)

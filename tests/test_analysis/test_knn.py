@@ -3,7 +3,7 @@ import re
 
 import torch
 
-from conftest import ROOT, run_tool
+from common import DEMO, background_run, dist_train_command
 from conmim_mm.analysis import weighted_knn_predict
 
 
@@ -41,27 +41,28 @@ def test_votes_are_weighted_by_similarity():
         train, labels, query, 2, k=3, temperature=100).item() == 1
 
 
-def test_monitor_logs_once_under_two_gloo_processes(tmp_path):
-    import os.path as osp
-    import random
+@background_run()
+def knn_2proc(work_dir):
+    """Two iterations of the demo in two processes, the kNN monitor after
+    every iteration."""
     from mmengine.config import Config
-    demo = osp.join(ROOT, 'configs', 'conmim', 'demo_vit-tiny.py')
-    knn = [hook.type for hook in Config.fromfile(demo).custom_hooks].index(
+    knn = [hook.type for hook in Config.fromfile(DEMO).custom_hooks].index(
         'KNNMonitorHook')
-    result = run_tool([
-        'tools/dist_train.sh', demo, '2', '--work-dir', str(tmp_path),
-        '--cfg-options', 'train_cfg.max_iters=2',
+    return dist_train_command(
+        DEMO, work_dir, 'train_cfg.max_iters=2',
         'default_hooks.checkpoint.interval=2', 'param_scheduler.0.end=1',
         'param_scheduler.1.begin=1', 'train_dataloader.num_workers=0',
         'train_dataloader.persistent_workers=False',
-        'train_dataloader.batch_size=4', f'custom_hooks.{knn}.interval=1'
-    ], PORT=str(random.randint(20000, 40000)))
-    assert result.returncode == 0, result.stderr[-3000:]
+        'train_dataloader.batch_size=4', f'custom_hooks.{knn}.interval=1')
+
+
+def test_monitor_logs_once_under_two_gloo_processes(knn_2proc):
+    result, work_dir = knn_2proc.result, knn_2proc.work_dir
     lines = re.findall(r'kNN top-1 \(k=20, teacher avg features, '
                        r'(\d+) train / (\d+) val\): [\d.]+% at iter (\d+)',
                        result.stdout + result.stderr)
     # iterations 0 (initial), 1 and 2, each logged once, from all samples
     assert [int(step) for *_, step in lines] == [0, 1, 2]
     assert {(int(t), int(v)) for t, v, _ in lines} == {(500, 300)}
-    assert (tmp_path / 'knn_curve.png').exists()
+    assert (work_dir / 'knn_curve.png').exists()
     assert 'Distributed launcher: pytorch' in result.stdout + result.stderr

@@ -1,34 +1,32 @@
-"""tools/model_converters/extract_backbone.py: three layouts, same features."""
+"""tools/model_converters/extract_backbone.py: three layouts, same features.
+(The tool runs once as a program, for the timm layout, in the background:
+common.background_run; its other cases run in this process:
+common.run_script.)"""
 import os.path as osp
+from pathlib import Path
 
 import pytest
 import torch
 from mmengine.registry import init_default_scope
 from mmpretrain.registry import MODELS
 
-from conftest import ROOT, build_conmim, run_tool, tiny_conmim_cfg
+from common import ROOT, background_run, pretrained_conmim, run_script
 from conmim_mm.checkpoints import load_checkpoint_file
 from conmim_mm.checkpoints.export import (export_backbone,
                                           relative_position_index,
                                           resize_rel_pos_table)
 
+#: the backbone of conftest.py's pretrained_conmim
 TINY_ARCH = dict(
-    embed_dims=32, num_layers=2, num_heads=2, feedforward_channels=128)
+    embed_dims=32, num_layers=4, num_heads=2, feedforward_channels=128)
 
 
 @pytest.fixture(scope='module')
-def pretrained(tmp_path_factory):
-    """A tiny ConMIM checkpoint (64x64, 4x4 patches) with distinct teacher."""
-    torch.manual_seed(0)
-    model = build_conmim(tiny_conmim_cfg('vit-b_800e.py', img_size=64))
-    with torch.no_grad():
-        for param in model.teacher.parameters():
-            param.add_(0.01 * torch.randn_like(param))
-        teacher = model.teacher.backbone
-        teacher.rel_pos_bias.relative_position_bias_table.normal_()
-    path = tmp_path_factory.mktemp('export') / 'conmim.pth'
-    torch.save({'state_dict': model.state_dict()}, str(path))
-    return model, path
+def pretrained():
+    """A tiny ConMIM checkpoint (64x64, 4x4 patches) with distinct teacher
+    and a non-zero relative position table: common.pretrained_conmim."""
+    model, path = pretrained_conmim()
+    return model, Path(path)
 
 
 def _beit_vit(**kwargs):
@@ -87,16 +85,20 @@ def test_mmpretrain_layout_gives_the_teachers_features(pretrained):
                            student['backbone.cls_token'])
 
 
+@background_run()
+def timm_export_run(work_dir):
+    return ['tools/model_converters/extract_backbone.py',
+            pretrained_conmim()[1], str(work_dir / 'timm.pth'), '--layout',
+            'timm'], {}
+
+
 def test_timm_layout_loads_strictly_with_equal_features(pretrained,
-                                                        tmp_path):
+                                                        timm_export_run):
     import timm
     model, path = pretrained
-    out = tmp_path / 'timm.pth'
-    result = run_tool(['tools/model_converters/extract_backbone.py',
-                       str(path), str(out), '--layout', 'timm'])
-    assert result.returncode == 0, result.stderr[-2000:]
+    out = timm_export_run.work_dir / 'timm.pth'
     beit = timm.create_model('beit_base_patch16_224', num_classes=0,
-                             img_size=64, embed_dim=32, depth=2, num_heads=2)
+                             img_size=64, embed_dim=32, depth=4, num_heads=2)
     beit.load_state_dict(load_checkpoint_file(str(out)), strict=True)
     beit.eval()
     ours = _beit_vit(out_type='avg_featmap')
@@ -116,11 +118,11 @@ def test_mmseg_layout_loads_into_mmseg_beit(pretrained, tmp_path):
     from mmseg.models.backbones import BEiT
     model, path = pretrained
     out = tmp_path / 'mmseg.pth'
-    result = run_tool(['tools/model_converters/extract_backbone.py',
-                       str(path), str(out), '--layout', 'mmseg'])
+    result = run_script(['tools/model_converters/extract_backbone.py',
+                         str(path), str(out), '--layout', 'mmseg'])
     assert result.returncode == 0, result.stderr[-2000:]
-    beit = BEiT(img_size=64, patch_size=16, embed_dims=32, num_layers=2,
-                num_heads=2, mlp_ratio=4, out_indices=[1])
+    beit = BEiT(img_size=64, patch_size=16, embed_dims=32, num_layers=4,
+                num_heads=2, mlp_ratio=4, out_indices=[3])
     beit.load_state_dict(load_checkpoint_file(str(out))['state_dict'],
                          strict=True)
     beit.eval()
@@ -130,15 +132,15 @@ def test_mmseg_layout_loads_into_mmseg_beit(pretrained, tmp_path):
     teacher = _teacher_tokens(model, images)[:, 1:]
     expected = teacher.transpose(1, 2).reshape(2, 32, 4, 4)
     # fp32 rounding of two attention kernels (mmseg's explicit one, our
-    # flash one) through two blocks: about 1e-5 on features up to 1.2
+    # flash one) through four blocks: about 1e-5 on features up to 1.2
     assert torch.allclose(feature, expected, atol=3e-5)
 
 
 def test_resized_export_for_a_larger_input(pretrained, tmp_path):
     _, path = pretrained
     out = tmp_path / 'big.pth'
-    result = run_tool(['tools/model_converters/extract_backbone.py',
-                       str(path), str(out), '--img-size', '128'])
+    result = run_script(['tools/model_converters/extract_backbone.py',
+                         str(path), str(out), '--img-size', '128'])
     assert result.returncode == 0, result.stderr[-2000:]
     state = load_checkpoint_file(str(out))['state_dict']
     table = state['backbone.layers.0.attn.relative_position_bias_table']
@@ -155,8 +157,8 @@ def test_not_a_conmim_checkpoint_names_expected_keys(tmp_path):
     path = tmp_path / 'other.pth'
     torch.save({'state_dict': {'backbone.conv.weight': torch.zeros(1)}},
                str(path))
-    result = run_tool(['tools/model_converters/extract_backbone.py',
-                       str(path), str(tmp_path / 'out.pth')])
+    result = run_script(['tools/model_converters/extract_backbone.py',
+                         str(path), str(tmp_path / 'out.pth')])
     assert result.returncode == 1
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith('error: not a ConMIM pre-training checkpoint')

@@ -5,7 +5,7 @@ import os.path as osp
 import pytest
 from mmengine.config import Config
 
-from conftest import ROOT, run_tool
+from common import ROOT, background_run, train_command
 from conmim_mm.config_check import ConfigError, check_conmim_config
 
 CONFIG = osp.join(ROOT, 'configs', 'conmim', 'vit-b_800e.py')
@@ -52,16 +52,33 @@ def test_published_and_demo_configs_pass():
     check_conmim_config(cfg)
 
 
-@pytest.mark.parametrize('option, message', [
-    (f'{MASK}.mask_ratio=1.5', f'{MASK}.mask_ratio=1.5 must be in (0, 1)'),
-    ('model.head.temperature=0',
-     'ConMIMHead.temperature must be > 0, got 0'),
-    ('model.teacher_momentum=1.0',
-     'ConMIM.teacher_momentum must be in [0, 1), got 1.0'),
+# tools/train.py with one bad field each (in the background:
+# common.background_run)
+@background_run(succeeds=False)
+def bad_mask_ratio_run(work_dir):
+    return train_command(CONFIG, work_dir, f'{MASK}.mask_ratio=1.5'), {}
+
+
+@background_run(succeeds=False)
+def bad_temperature_run(work_dir):
+    return train_command(CONFIG, work_dir, 'model.head.temperature=0'), {}
+
+
+@background_run(succeeds=False)
+def bad_momentum_run(work_dir):
+    return train_command(CONFIG, work_dir, 'model.teacher_momentum=1.0'), {}
+
+
+@pytest.mark.parametrize('field, message', [
+    ('mask_ratio', f'{MASK}.mask_ratio=1.5 must be in (0, 1)'),
+    ('temperature', 'ConMIMHead.temperature must be > 0, got 0'),
+    ('momentum', 'ConMIM.teacher_momentum must be in [0, 1), got 1.0'),
 ])
-def test_train_tool_reports_one_line(option, message, tmp_path):
-    result = run_tool(['tools/train.py', CONFIG, '--work-dir', str(tmp_path),
-                       '--cfg-options', option])
+def test_train_tool_reports_one_line(bad_mask_ratio_run, bad_temperature_run,
+                                     bad_momentum_run, field, message):
+    result = dict(mask_ratio=bad_mask_ratio_run,
+                  temperature=bad_temperature_run,
+                  momentum=bad_momentum_run)[field].result
     assert result.returncode == 1
     assert 'Traceback' not in result.stderr
     last = result.stderr.strip().splitlines()[-1]

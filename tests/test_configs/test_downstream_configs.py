@@ -1,9 +1,13 @@
 """configs/downstream: built from the real files with a tiny ViT, loading the
 teacher of a raw ConMIM checkpoint; a missing or wrong checkpoint fails; each
-task trains under the OpenMMLab package's own tools/train.py as under ours."""
+task trains and tests under the OpenMMLab package's own tools/train.py as
+under ours. The sizes of a task (ViT-S, -B, -L) differ only in what the tiny
+templates replace, so their tiny configs are one config (checked below), and
+each task's end-to-end runs take one size per tool."""
 import glob
 import os.path as osp
 import re
+import shlex
 
 import pytest
 import torch
@@ -11,7 +15,8 @@ from mmengine.config import Config
 from mmengine.optim import build_optim_wrapper
 from mmengine.registry import init_default_scope
 
-from conftest import CONFIGS, ROOT, build_conmim, run_tool, tiny_conmim_cfg
+from common import (CONFIGS, ROOT, background_run, dense_data,
+                    package_train_script, pretrained_conmim)
 from conmim_mm.engine.optimizers import PortableAmpOptimWrapper
 
 DOWNSTREAM = osp.join(ROOT, 'configs', 'downstream')
@@ -34,17 +39,11 @@ def _tiny_arch(layers: int) -> dict:
 
 
 @pytest.fixture(scope='module')
-def conmim_checkpoint(tmp_path_factory):
-    """Raw ConMIM pre-training checkpoint, 4 blocks, 64x64 (4x4 patches)."""
-    torch.manual_seed(0)
-    cfg = tiny_conmim_cfg('vit-b_800e.py', depth=4, img_size=64)
-    model = build_conmim(cfg)
-    with torch.no_grad():
-        for param in model.teacher.parameters():
-            param.add_(0.01 * torch.randn_like(param))
-    path = tmp_path_factory.mktemp('downstream') / 'conmim.pth'
-    torch.save({'state_dict': model.state_dict(), 'meta': {}}, str(path))
-    return model, str(path)
+def conmim_checkpoint():
+    """Raw ConMIM pre-training checkpoint, 4 blocks, 64x64 (4x4 patches):
+    ``(model, path)`` of common.pretrained_conmim (also conftest.py's
+    pretrained_conmim)."""
+    return pretrained_conmim()
 
 
 def _assert_backbone_is_the_teacher(backbone, pretrained, new, grid=None):
@@ -217,70 +216,107 @@ def _tiny_config(template: str, config: str, folder) -> str:
     return str(out)
 
 
-def _ok(result):
-    assert result.returncode == 0, \
-        result.stdout[-3000:] + result.stderr[-3000:]
-    return result.stdout + result.stderr
+# The end-to-end runs: one training iteration (or epoch) with a package's own
+# tools/train.py or ours, loading the teacher, then, after our tools/train.py
+# and for the linear probing config, our tools/test.py on the checkpoint. A
+# task's sizes share one config (test_sizes_share_one_tiny_config), and both
+# train.py build the same runner from it: tools/test.py reads one checkpoint
+# per config. The runs go in the background (common.background_run).
+TESTED = '@@ tools/test.py'
 
 
-def _train_tool(scope):
-    """Our tools/train.py, or with a scope that package's own (as
-    installed), which adds no hooks and adapts no optimizer wrapper."""
-    if scope is None:
-        return 'tools/train.py'
-    package = __import__(scope)
-    return osp.join(osp.dirname(package.__file__), '.mim', 'tools',
-                    'train.py')
+def _train_then_test(tool, config: str, options: list, work_dir,
+                     checkpoint: str, test: bool, train_options=()) -> tuple:
+    """The command of a run that trains with ``tool`` (see
+    :func:`common.package_train_script`) into ``work_dir/work``, then, if
+    ``test``, prints TESTED on both streams and runs our tools/test.py on
+    ``work/checkpoint``."""
+    work = work_dir / 'work'
+    script = '"$PYTHON" ' + shlex.join(
+        [package_train_script(tool), config, '--work-dir', str(work),
+         *options, *train_options])
+    if test:
+        script += f' && echo {TESTED} && echo {TESTED} >&2 && "$PYTHON" ' + \
+            shlex.join(['tools/test.py', config, str(work / checkpoint),
+                        '--work-dir', str(work), *options])
+    return ['bash', '-c', script], {}
 
 
-def _train_then_test(tool, config: str, options: list, work, checkpoint: str,
-                     progress: str, metrics: list, train_options=()) -> None:
-    """Train with ``tool`` (see :func:`_train_tool`), loading the teacher,
-    up to the log line ``progress``; then our tools/test.py on
-    ``work/checkpoint`` logs every one of ``metrics`` (patterns)."""
-    log = _ok(run_tool([_train_tool(tool), config, '--work-dir', str(work),
-                        *options, *train_options]))
+def _check(run, checkpoint: str, progress: str, metrics: list) -> None:
+    """The training loaded the teacher, reached the log line ``progress``
+    and wrote ``checkpoint``; tools/test.py, if it ran, logged every one of
+    ``metrics`` (patterns)."""
+    train_out, tested, test_out = run.result.stdout.partition(TESTED)
+    train_err, _, test_err = run.result.stderr.partition(TESTED)
+    log = train_out + train_err
     assert 'load teacher.backbone. in model from' in log
     assert progress in log
-    log = _ok(run_tool(['tools/test.py', config, str(work / checkpoint),
-                        '--work-dir', str(work), *options]))
+    assert (run.work_dir / 'work' / checkpoint).exists()
+    assert bool(tested) == bool(metrics)
     for metric in metrics:
-        assert re.search(metric, log), metric
+        assert re.search(metric, test_out + test_err), metric
 
 
-@pytest.mark.parametrize('config, template, frozen, tool', [
-    ('imagenet/vit-s_ft-100e.py', 'ft_imagenet_tiny.py', False, None),
-    ('imagenet/vit-b_ft-100e.py', 'ft_imagenet_tiny.py', False, None),
-    ('imagenet/vit-l_ft-100e.py', 'ft_imagenet_tiny.py', False,
-     'mmpretrain'),
-    ('imagenet/vit-b_linear-90e.py', 'linear_imagenet_tiny.py', True,
-     'mmpretrain'),
+#: the sizes of each task, and the tiny template that replaces their sizes
+SIZES = {
+    'imagenet': (['imagenet/vit-s_ft-100e.py', 'imagenet/vit-b_ft-100e.py',
+                  'imagenet/vit-l_ft-100e.py'], 'ft_imagenet_tiny.py'),
+    'ade20k': (['ade20k/upernet_vit-s_160k.py', 'ade20k/upernet_vit-b_160k.py',
+                'ade20k/upernet_vit-l_160k.py'], 'ft_ade20k_tiny.py'),
+    'coco': (['coco/mask-rcnn_vit-s_fpn.py', 'coco/mask-rcnn_vit-b_fpn.py',
+              'coco/mask-rcnn_vit-l_fpn.py'], 'ft_coco_tiny.py'),
+}
+
+
+@pytest.mark.parametrize('task', [
+    'imagenet',
+    pytest.param('ade20k', marks=pytest.mark.full_stack),
+    pytest.param('coco', marks=pytest.mark.full_stack),
 ])
-def test_imagenet_config_trains_and_tests_with_the_tools(
-        config, template, frozen, tool, conmim_checkpoint, tmp_path):
-    """One training iteration, then tools/test.py, on an image folder."""
+def test_sizes_share_one_tiny_config(task, tmp_path):
+    """Under the tiny template, the ViT-S, -B and -L configs of a task are
+    the same config: the end-to-end runs below, one size per tool, run what
+    every size would run."""
+    configs, template = SIZES[task]
+    merged = []
+    for config in configs:
+        folder = tmp_path / config.replace('/', '_')
+        folder.mkdir()
+        merged.append(Config.fromfile(
+            _tiny_config(template, config, folder)).to_dict())
+    # the full-size configs do differ
+    full = [Config.fromfile(osp.join(DOWNSTREAM, c)).model.backbone.arch
+            for c in configs]
+    assert len({str(arch) for arch in full}) == 3
+    assert merged[0]['model']['backbone']['arch']['embed_dims'] == 32
+    assert merged[0] == merged[1] == merged[2]
+
+
+def _imagenet_run(work_dir, config: str, template: str, tool, test: bool):
+    """An image folder (4 train and 4 val images, 80x90, in the ImageNet
+    list layout), the tiny config and the run."""
     import cv2
     import numpy as np
-    pretrained, checkpoint = conmim_checkpoint
     rng = np.random.default_rng(0)
     for split, count in (('train', 4), ('val', 4)):
         lines = []
         for i in range(count):
-            folder = tmp_path / split / f'n{i:08d}'
+            folder = work_dir / split / f'n{i:08d}'
             folder.mkdir(parents=True)
             cv2.imwrite(str(folder / 'a.png'),
                         rng.integers(0, 256, (80, 90, 3), dtype=np.uint8))
             lines.append(f'n{i:08d}/a.png {i}')
-        (tmp_path / f'{split}.txt').write_text('\n'.join(lines) + '\n')
-    config = _tiny_config(template, config, tmp_path)
+        (work_dir / f'{split}.txt').write_text('\n'.join(lines) + '\n')
+    config = _tiny_config(template, config, work_dir)
     options = [
-        '--cfg-options', f'model.backbone.init_cfg.checkpoint={checkpoint}'
+        '--cfg-options',
+        f'model.backbone.init_cfg.checkpoint={pretrained_conmim()[1]}'
     ]
     for loader, split in (('train_dataloader', 'train'),
                           ('val_dataloader', 'val'),
                           ('test_dataloader', 'val')):
         options += [
-            f'{loader}.dataset.data_root={tmp_path}',
+            f'{loader}.dataset.data_root={work_dir}',
             f'{loader}.dataset.ann_file={split}.txt',
             f'{loader}.dataset.data_prefix={split}',
             f'{loader}.dataset.split=', f'{loader}.batch_size=4',
@@ -295,99 +331,130 @@ def test_imagenet_config_trains_and_tests_with_the_tools(
         'train_cfg.max_epochs=1', 'train_cfg.val_interval=10',
         'default_hooks.logger.interval=1'
     ]
-    work = tmp_path / 'work'
-    _train_then_test(tool, config, options, work, 'epoch_1.pth',
-                     'Epoch(train) [1][1/1]', [r'accuracy/top1: [\d.]+'])
+    return _train_then_test(tool, config, options, work_dir, 'epoch_1.pth',
+                            test)
+
+
+@background_run()
+def imagenet_ft_run(work_dir):
+    return _imagenet_run(work_dir, 'imagenet/vit-b_ft-100e.py',
+                         'ft_imagenet_tiny.py', None, test=True)
+
+
+@background_run()
+def imagenet_ft_mmpretrain_run(work_dir):
+    return _imagenet_run(work_dir, 'imagenet/vit-l_ft-100e.py',
+                         'ft_imagenet_tiny.py', 'mmpretrain', test=False)
+
+
+@background_run()
+def imagenet_linear_mmpretrain_run(work_dir):
+    return _imagenet_run(work_dir, 'imagenet/vit-b_linear-90e.py',
+                         'linear_imagenet_tiny.py', 'mmpretrain', test=True)
+
+
+@pytest.mark.parametrize('run, frozen, tested', [
+    ('imagenet_ft_run', False, True),
+    ('imagenet_ft_mmpretrain_run', False, False),
+    ('imagenet_linear_mmpretrain_run', True, True),
+])
+def test_imagenet_config_trains_and_tests_with_the_tools(
+        run, frozen, tested, conmim_checkpoint, request):
+    """ViT-B fine-tuning under our tools, ViT-L under mmpretrain's
+    tools/train.py, linear probing under mmpretrain's: one training epoch
+    of one iteration, then (see _train_then_test) tools/test.py, on an
+    image folder."""
+    pretrained, _ = conmim_checkpoint
+    run = request.getfixturevalue(run)
+    _check(run, 'epoch_1.pth', 'Epoch(train) [1][1/1]',
+           [r'accuracy/top1: [\d.]+'] if tested else [])
     # linear probing leaves the teacher's weights as they were
-    trained = torch.load(str(work / 'epoch_1.pth'),
+    trained = torch.load(str(run.work_dir / 'work' / 'epoch_1.pth'),
                          weights_only=True)['state_dict']
     key = 'layers.3.attn.qkv.weight'
     teacher = pretrained.teacher.backbone.state_dict()[key]
     assert torch.equal(trained['backbone.' + key], teacher) == frozen
 
 
-@pytest.mark.full_stack
-@pytest.mark.parametrize('config, tool', [
-    ('ade20k/upernet_vit-s_160k.py', 'mmseg'),
-    ('ade20k/upernet_vit-b_160k.py', None),
-    ('ade20k/upernet_vit-l_160k.py', None),
-])
-def test_ade20k_config_trains_and_tests_with_the_tools(
-        config, tool, conmim_checkpoint, tmp_path):
-    """One training iteration, then tools/test.py, on ADE-format data."""
-    import cv2
-    import numpy as np
-    _, checkpoint = conmim_checkpoint
-    rng = np.random.default_rng(0)
-    for split in ('training', 'validation'):
-        (tmp_path / 'images' / split).mkdir(parents=True)
-        (tmp_path / 'annotations' / split).mkdir(parents=True)
-        for i in range(2):
-            label = np.ones((96, 128), np.uint8)  # class 0 after -1
-            label[:, 64:] = 2
-            image = rng.integers(0, 100, (96, 128, 3)).astype(np.uint8)
-            image[label == 2] += 150
-            cv2.imwrite(str(tmp_path / 'images' / split / f'{i}.jpg'), image)
-            cv2.imwrite(str(tmp_path / 'annotations' / split / f'{i}.png'),
-                        label)
-    config = _tiny_config('ft_ade20k_tiny.py', config, tmp_path)
+def _ade20k(work_dir, config: str, tool, test: bool):
+    """The tiny config and the run, on common.dense_data()."""
+    data = dense_data()
+    config = _tiny_config('ft_ade20k_tiny.py', config, work_dir)
     options = [
-        '--cfg-options', f'model.backbone.init_cfg.checkpoint={checkpoint}',
+        '--cfg-options',
+        f'model.backbone.init_cfg.checkpoint={pretrained_conmim()[1]}',
         'train_cfg.max_iters=1', 'default_hooks.logger.interval=1'
     ]
     for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-        options += [f'{loader}.dataset.data_root={tmp_path}',
+        options += [f'{loader}.dataset.data_root={data}',
                     f'{loader}.num_workers=0',
                     f'{loader}.persistent_workers=False']
-    _train_then_test(tool, config, options, tmp_path / 'work', 'iter_1.pth',
-                     'Iter(train) [1/1]', [r'mIoU: [\d.]+'],
-                     ['default_hooks.checkpoint.interval=1'])
+    return _train_then_test(tool, config, options, work_dir, 'iter_1.pth',
+                            test, ['default_hooks.checkpoint.interval=1'])
+
+
+@background_run()
+def ade20k_mmseg_run(work_dir):
+    return _ade20k(work_dir, 'ade20k/upernet_vit-s_160k.py', 'mmseg',
+                   test=False)
+
+
+@background_run()
+def ade20k_run(work_dir):
+    return _ade20k(work_dir, 'ade20k/upernet_vit-b_160k.py', None, test=True)
 
 
 @pytest.mark.full_stack
-@pytest.mark.parametrize('config, tool', [
-    ('coco/mask-rcnn_vit-s_fpn.py', 'mmdet'),
-    ('coco/mask-rcnn_vit-b_fpn.py', None),
-    ('coco/mask-rcnn_vit-l_fpn.py', None),
-])
-def test_coco_mask_rcnn_config_trains_and_tests_with_the_tools(
-        config, tool, conmim_checkpoint, tmp_path):
-    """One training iteration, then tools/test.py (bbox and segm), on a COCO
-    JSON with boxes and polygon masks."""
-    import json
+@pytest.mark.parametrize('run, tested', [('ade20k_mmseg_run', False),
+                                         ('ade20k_run', True)])
+def test_ade20k_config_trains_and_tests_with_the_tools(run, tested, request):
+    """ViT-S under mmseg's tools/train.py, ViT-B under ours: one training
+    iteration, then (see _train_then_test) tools/test.py, on ADE-format
+    data."""
+    _check(request.getfixturevalue(run), 'iter_1.pth', 'Iter(train) [1/1]',
+           [r'mIoU: [\d.]+'] if tested else [])
 
-    import cv2
-    import numpy as np
-    _, checkpoint = conmim_checkpoint
-    (tmp_path / 'img').mkdir()
-    images, annotations = [], []
-    for i in range(4):
-        image = np.zeros((48, 64, 3), np.uint8)
-        x, y, w, h = 8 + 6 * i, 10, 24, 20
-        image[y:y + h, x:x + w] = 255
-        cv2.imwrite(str(tmp_path / 'img' / f'{i}.png'), image)
-        images.append(dict(id=i, file_name=f'{i}.png', width=64, height=48))
-        polygon = [x, y, x + w, y, x + w, y + h, x, y + h]
-        annotations.append(
-            dict(id=i, image_id=i, category_id=i % 2, bbox=[x, y, w, h],
-                 area=w * h, iscrowd=0, segmentation=[polygon]))
-    categories = [dict(id=0, name='square'), dict(id=1, name='disc')]
-    (tmp_path / 'ann.json').write_text(json.dumps(
-        dict(info={}, images=images, annotations=annotations,
-             categories=categories)))
-    config = _tiny_config('ft_coco_tiny.py', config, tmp_path)
+
+def _coco(work_dir, config: str, tool, test: bool):
+    """The tiny config and the run, on common.dense_data()."""
+    data = dense_data()
+    config = _tiny_config('ft_coco_tiny.py', config, work_dir)
     options = [
-        '--cfg-options', f'model.backbone.init_cfg.checkpoint={checkpoint}',
-        f'train_dataloader.dataset.dataset.data_root={tmp_path}',
-        f'val_dataloader.dataset.data_root={tmp_path}',
-        f'test_dataloader.dataset.data_root={tmp_path}',
-        f'val_evaluator.ann_file={tmp_path}/ann.json',
-        f'test_evaluator.ann_file={tmp_path}/ann.json',
+        '--cfg-options',
+        f'model.backbone.init_cfg.checkpoint={pretrained_conmim()[1]}',
+        f'train_dataloader.dataset.dataset.data_root={data}',
+        f'val_dataloader.dataset.data_root={data}',
+        f'test_dataloader.dataset.data_root={data}',
+        f'val_evaluator.ann_file={data}/ann.json',
+        f'test_evaluator.ann_file={data}/ann.json',
         'train_cfg.val_interval=10', 'default_hooks.logger.interval=1'
     ]
-    _train_then_test(tool, config, options, tmp_path / 'work', 'epoch_1.pth',
-                     'Epoch(train) [1][2/2]',
-                     [r'coco/bbox_mAP: [\d.-]+', r'coco/segm_mAP: [\d.-]+'])
+    return _train_then_test(tool, config, options, work_dir, 'epoch_1.pth',
+                            test)
+
+
+@background_run()
+def coco_mmdet_run(work_dir):
+    return _coco(work_dir, 'coco/mask-rcnn_vit-s_fpn.py', 'mmdet', test=False)
+
+
+@background_run()
+def coco_run(work_dir):
+    return _coco(work_dir, 'coco/mask-rcnn_vit-b_fpn.py', None, test=True)
+
+
+@pytest.mark.full_stack
+@pytest.mark.parametrize('run, tested', [('coco_mmdet_run', False),
+                                         ('coco_run', True)])
+def test_coco_mask_rcnn_config_trains_and_tests_with_the_tools(
+        run, tested, request):
+    """ViT-S under mmdet's tools/train.py, ViT-B under ours: one training
+    epoch, then (see _train_then_test) tools/test.py (bbox and segm), on a
+    COCO JSON with boxes and polygon masks."""
+    _check(request.getfixturevalue(run), 'epoch_1.pth',
+           'Epoch(train) [1][2/2]',
+           [r'coco/bbox_mAP: [\d.-]+', r'coco/segm_mAP: [\d.-]+']
+           if tested else [])
 
 
 @pytest.mark.full_stack

@@ -11,7 +11,7 @@ from mmengine.optim import build_optim_wrapper
 from mmengine.registry import init_default_scope
 from mmpretrain.models.backbones.beit import BEiTViT
 
-from conftest import ROOT, build_conmim, tiny_conmim_cfg
+from common import ROOT, build_conmim, tiny_conmim_cfg
 
 CONMIM = osp.join(ROOT, 'configs', 'conmim')
 

@@ -5,7 +5,7 @@ import torch
 from mmengine.dataset import Compose
 from mmengine.registry import init_default_scope
 
-from conftest import tiny_conmim_cfg
+from common import tiny_conmim_cfg
 
 
 def _pipeline(cfg, noise: bool):

@@ -1,7 +1,7 @@
 """The configs/conmim/README.md recipe for an unlabelled image folder."""
 import os.path as osp
 
-from conftest import ROOT
+from common import ROOT
 
 
 def test_unlabelled_image_folder_recipe(image_folder):

@@ -8,7 +8,7 @@ import torch.nn as nn
 from mmengine.logging import MessageHub
 from mmengine.optim import OptimWrapper
 
-from conftest import set_iteration
+from common import set_iteration
 from conmim_mm.engine.optimizers import (CheckedAmpOptimWrapper,
                                          CheckedOptimWrapper)
 from conmim_mm.engine.optimizers import portable_amp_optim_wrapper

@@ -11,7 +11,7 @@ from mmengine.optim import AmpOptimWrapper, OptimWrapper, build_optim_wrapper
 from mmengine.optim.optimizer import amp_optimizer_wrapper
 from mmpretrain.structures import DataSample
 
-from conftest import build_conmim, tiny_conmim_cfg, train_mode
+from common import build_conmim, tiny_conmim_cfg, train_mode
 from conmim_mm.engine import SkippedStepHook, TeacherUpdateHook
 from conmim_mm.engine.optimizers import portable_amp_optim_wrapper
 from conmim_mm.errors import ConfigError, NonFiniteError

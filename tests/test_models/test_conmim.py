@@ -3,7 +3,7 @@ import pytest
 import torch
 from mmpretrain.structures import DataSample
 
-from conftest import build_conmim, tiny_conmim_cfg, train_mode
+from common import build_conmim, tiny_conmim_cfg, train_mode
 from conmim_mm.models.algorithms.conmim import cosine_momentum
 
 
@@ -21,8 +21,8 @@ def _batch(model_size: int, patch: int = 16, batch: int = 2):
 
 
 @pytest.mark.parametrize('size', [192, 224, 256])
-def test_any_input_size_divisible_by_the_mask_cell(size):
-    model = build_conmim(tiny_conmim_cfg('vit-b_800e.py', img_size=size))
+def test_any_input_size_divisible_by_the_mask_cell(size, tiny_conmim):
+    model = tiny_conmim(img_size=size)
     train_mode(model)
     inputs, samples = _batch(size)
     loss = model.loss(inputs, samples)['loss']
@@ -34,10 +34,10 @@ def test_any_input_size_divisible_by_the_mask_cell(size):
     assert features[0].shape == (2, (size // 16)**2 + 1, 32)
 
 
-def test_no_training_loss_without_a_teacher_updater():
+def test_no_training_loss_without_a_teacher_updater(tiny_conmim):
     """A frozen teacher would be another method: ``loss`` refuses to train
     until an updater is declared, and computes again once one is."""
-    model = build_conmim(tiny_conmim_cfg('vit-b_800e.py', img_size=64))
+    model = tiny_conmim(img_size=64)
     model.train()
     inputs, samples = _batch(64)
     with pytest.raises(ValueError, match=r'frozen teacher.*TeacherUpdateHook'):
@@ -52,9 +52,9 @@ def test_no_training_loss_without_a_teacher_updater():
         assert torch.isfinite(model.loss(inputs, samples)['loss'])
 
 
-def test_bf16_autocast_loss_matches_fp32():
+def test_bf16_autocast_loss_matches_fp32(tiny_conmim):
     torch.manual_seed(0)
-    model = build_conmim(tiny_conmim_cfg('vit-b_800e.py', img_size=64))
+    model = tiny_conmim(img_size=64)
     train_mode(model)
     inputs, samples = _batch(64)
     state = {k: v.clone() for k, v in model.state_dict().items()}
@@ -66,8 +66,8 @@ def test_bf16_autocast_loss_matches_fp32():
     assert abs(bf16.item() - fp32.item()) < 0.05 * fp32.item()
 
 
-def test_momentum_update_follows_the_cosine_schedule():
-    model = build_conmim(tiny_conmim_cfg('vit-b_800e.py', img_size=64))
+def test_momentum_update_follows_the_cosine_schedule(tiny_conmim):
+    model = tiny_conmim(img_size=64)
     teacher = model.teacher.backbone.cls_token
     with torch.no_grad():
         model.backbone.cls_token.fill_(1.0)
@@ -84,10 +84,11 @@ def test_momentum_update_follows_the_cosine_schedule():
     assert torch.all(model.teacher.neck.bn0.running_mean == 7.0)
 
 
-def test_momentum_update_is_the_weighted_mean_for_every_parameter():
+def test_momentum_update_is_the_weighted_mean_for_every_parameter(
+        tiny_conmim):
     """``m * teacher + (1 - m) * student`` over all 2 x N parameter tensors
     (random values, fp32), within float rounding of the formula."""
-    model = build_conmim(tiny_conmim_cfg('vit-b_800e.py', img_size=64))
+    model = tiny_conmim(img_size=64)
     torch.manual_seed(0)
     with torch.no_grad():
         for param in model.parameters():

@@ -13,7 +13,7 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from conftest import ROOT, build_conmim, tiny_conmim_cfg, train_mode
+from common import ROOT, build_conmim, tiny_conmim_cfg, train_mode
 from step_benchmark import synthetic_views
 
 TINY_ARCH = dict(embed_dims=32, num_layers=2, num_heads=2,

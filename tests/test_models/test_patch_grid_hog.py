@@ -10,7 +10,7 @@ from mmpretrain.models import HOGGenerator
 from mmpretrain.registry import MODELS, TRANSFORMS
 from mmpretrain.structures import DataSample
 
-from conftest import ROOT
+from common import ROOT
 from conmim_mm.launch import load_config
 from conmim_mm.models.utils.patch_grid_hog import PatchGridHOGGenerator
 

@@ -11,7 +11,7 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from conftest import CONFIGS, ROOT, run_tool
+from common import CONFIGS, ROOT, background_run, run_script
 from conmim_mm.errors import ConfigError
 from step_benchmark import (count_flops, default_amp, set_amp, summarize,
                             synthetic_views)
@@ -54,11 +54,37 @@ def test_summary_numbers():
                            tflops=1.5, mfu=0.5)
 
 
-@pytest.mark.parametrize('options', [[], ['--attn', 'stock'],
-                                     ['--compile', 'aot_eager']])
-def test_benchmark_pretrain(options):
-    proc = run_tool([PRETRAIN, TINY, '--batch', '2', '--steps', '2',
-                     '--warmup', '1', '--img', '64'] + options)
+PRETRAIN_ARGS = [PRETRAIN, TINY, '--batch', '2', '--steps', '2', '--warmup',
+                 '1', '--img', '64']
+
+
+# the default and the compiled run as programs (in the background:
+# common.background_run), --attn stock in this process (common.run_script:
+# no new interpreter, as for the argument errors below)
+@background_run()
+def pretrain_eager_run(work_dir):
+    return PRETRAIN_ARGS, {}
+
+
+@background_run()
+def pretrain_compiled_run(work_dir):
+    return PRETRAIN_ARGS + ['--compile', 'aot_eager'], {}
+
+
+def test_benchmark_pretrain(pretrain_eager_run):
+    _check_pretrain(pretrain_eager_run.result, [])
+
+
+def test_benchmark_pretrain_stock_attention():
+    _check_pretrain(run_script(PRETRAIN_ARGS + ['--attn', 'stock']),
+                    ['--attn', 'stock'])
+
+
+def test_benchmark_pretrain_compiled(pretrain_compiled_run):
+    _check_pretrain(pretrain_compiled_run.result, ['--compile', 'aot_eager'])
+
+
+def _check_pretrain(proc, options):
     assert proc.returncode == 0, proc.stderr[-3000:]
     numbers = result(proc.stdout, 'img_per_s', 'step_s', 'peak_mem_mb')
     assert numbers['img_per_s'] == pytest.approx(2 / numbers['step_s'],
@@ -81,22 +107,27 @@ def test_benchmark_pretrain(options):
 
 
 def test_benchmark_pretrain_has_no_removed_options():
-    proc = run_tool([PRETRAIN, TINY, '--with-cp'])
+    proc = run_script([PRETRAIN, TINY, '--with-cp'])
     assert proc.returncode == 2
     assert 'unrecognized arguments: --with-cp' in proc.stderr
 
 
 def test_benchmark_pretrain_bad_size_is_one_line():
-    proc = run_tool([PRETRAIN, TINY, '--batch', '2', '--img', '72'])
+    proc = run_script([PRETRAIN, TINY, '--batch', '2', '--img', '72'])
     assert proc.returncode != 0
     assert 'Traceback' not in proc.stderr
     assert proc.stderr.strip().splitlines()[-1].startswith(
         'error: --img 72 must be a multiple')
 
 
-def test_benchmark_pipeline_sample_jpegs():
-    proc = run_tool([PIPELINE, 'configs/conmim/vit-s_300e.py', '--n', '3',
-                     '--passes', '1'])
+@background_run()
+def pipeline_run(work_dir):
+    return [PIPELINE, 'configs/conmim/vit-s_300e.py', '--n', '3', '--passes',
+            '1'], {}
+
+
+def test_benchmark_pipeline_sample_jpegs(pipeline_run):
+    proc = pipeline_run.result
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert 'views 3x224x224 + 3x224x224, mask (14, 14)' in proc.stdout
     numbers = result(proc.stdout, 'img_per_s', 'ms_per_img')
@@ -105,13 +136,14 @@ def test_benchmark_pipeline_sample_jpegs():
 
 
 def test_benchmark_pipeline_user_folder(image_folder):
-    proc = run_tool([PIPELINE, 'configs/conmim/vit-s_300e.py', '--n', '5',
-                     '--passes', '1', '--folder', image_folder])
+    """(In this process: the tool ran as a program just above.)"""
+    proc = run_script([PIPELINE, 'configs/conmim/vit-s_300e.py', '--n', '5',
+                       '--passes', '1', '--folder', image_folder])
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert f'5 images ({image_folder})' in proc.stdout
     result(proc.stdout, 'img_per_s', 'ms_per_img')
-    missing = run_tool([PIPELINE, 'configs/conmim/vit-s_300e.py',
-                        '--folder', image_folder + '/nowhere'])
+    missing = run_script([PIPELINE, 'configs/conmim/vit-s_300e.py',
+                          '--folder', image_folder + '/nowhere'])
     assert missing.returncode != 0 and 'Traceback' not in missing.stderr
     assert 'is not a directory' in missing.stderr
 
@@ -124,9 +156,12 @@ def official_root() -> str:
         ROOT, 'tests', 'helpers', 'official_standin')
 
 
-def test_benchmark_vs_official_names_a_wrong_root(tmp_path):
-    proc = run_tool([VS_OFFICIAL, TINY, '--official-root', str(tmp_path),
-                     '--batch', '2'])
+def test_benchmark_vs_official_names_a_wrong_root(tmp_path, monkeypatch):
+    """(In this process; the tool replaces torch.cuda.synchronize on a CPU,
+    which monkeypatch puts back.)"""
+    monkeypatch.setattr(torch.cuda, 'synchronize', torch.cuda.synchronize)
+    proc = run_script([VS_OFFICIAL, TINY, '--official-root', str(tmp_path),
+                       '--batch', '2'])
     assert proc.returncode == 1 and 'Traceback' not in proc.stderr
     assert proc.stderr.strip().splitlines()[-1] == (
         f'error: --official-root {tmp_path} is not a checkout of '
@@ -134,12 +169,31 @@ def test_benchmark_vs_official_names_a_wrong_root(tmp_path):
         'engine_for_pretraining.py)')
 
 
-@pytest.mark.parametrize('compiled', [False, True])
-def test_benchmark_vs_official(compiled):
-    options = ['--compile', 'aot_eager'] if compiled else []
-    proc = run_tool([VS_OFFICIAL, TINY, '--official-root', official_root(),
-                     '--batch', '2', '--steps', '2', '--warmup', '1',
-                     '--repeats', '2'] + options)
+def _vs_official(*options: str) -> tuple:
+    return [VS_OFFICIAL, TINY, '--official-root', official_root(), '--batch',
+            '2', '--steps', '2', '--warmup', '1', '--repeats', '2',
+            *options], {}
+
+
+@background_run()
+def vs_official_run(work_dir):
+    return _vs_official()
+
+
+@background_run()
+def vs_official_compiled_run(work_dir):
+    return _vs_official('--compile', 'aot_eager')
+
+
+def test_benchmark_vs_official(vs_official_run):
+    _check_vs_official(vs_official_run.result, compiled=False)
+
+
+def test_benchmark_vs_official_compiled(vs_official_compiled_run):
+    _check_vs_official(vs_official_compiled_run.result, compiled=True)
+
+
+def _check_vs_official(proc, compiled: bool):
     assert proc.returncode == 0, proc.stderr[-3000:]
     keys = ['ours_img_per_s', 'official_img_per_s', 'ratio', 'round_ratio']
     if compiled:

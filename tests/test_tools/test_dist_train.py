@@ -1,34 +1,20 @@
 """tools/dist_train.sh with two CPU processes (gloo): the ranks stay
 identical, a SIGKILLed run resumes to the uninterrupted result, compile=True
-trains as eager, SyncBN synchronises across processes."""
-import os.path as osp
+trains as eager, SyncBN synchronises across processes. (The two-process
+runs have their own reference run: one process is not the same training.)"""
 import random
 
 import pytest
 import torch
-import torch.multiprocessing as mp
 
-from conftest import CONFIGS, ROOT, data_options, run_tool
+from common import (FAULTS, ROOT, background_run, dist_train,
+                    dist_train_command, ok)
 from conmim_mm.checkpoints import load_checkpoint_file
 from faults import assert_same_state, parameter_keys, run_and_kill
 
-FAULTS = osp.join(CONFIGS, 'demo_faults.py')
 
-
-def _ok(result) -> str:
-    out = result.stdout + result.stderr
-    assert result.returncode == 0, out[-4000:]
-    return out
-
-
-def _port() -> str:
-    return str(random.randint(20000, 40000))
-
-
-def _dist_train(work_dir, *options, args=(), config=FAULTS):
-    options = ['--cfg-options', *options] if options else []
-    return run_tool(['tools/dist_train.sh', config, '2', '--work-dir',
-                     str(work_dir), *args, *options], PORT=_port())
+def _dist_train(work_dir, *options, args=()):
+    return dist_train(FAULTS, work_dir, *options, args=args)
 
 
 def _rank_states(work_dir):
@@ -36,36 +22,26 @@ def _rank_states(work_dir):
             for r in (0, 1)]
 
 
-def test_two_cpu_processes_end_identical(image_folder, tmp_path):
-    """A tiny mmpretrain classifier (tests/data/configs/tiny_cls.py)."""
-    config = osp.join(CONFIGS, 'tiny_cls_rank_dump.py')
-    log = _ok(_dist_train(tmp_path, *data_options(image_folder),
-                          config=config))
-    rank0, rank1 = _rank_states(tmp_path)
-    assert rank0.keys() == rank1.keys()
-    for key in rank0:
-        assert torch.equal(rank0[key], rank1[key]), key
-    final = load_checkpoint_file(str(tmp_path / 'iter_4.pth'))
-    assert final['meta']['iter'] == 4
-    for key in rank0:
-        assert torch.equal(final['state_dict'][key], rank0[key]), key
-    assert 'Distributed launcher: pytorch' in log
-
-
-@pytest.fixture(scope='module')
-def reference_2proc(tmp_path_factory):
-    """The uninterrupted 2-process ConMIM run (12 iterations) and its log."""
-    work_dir = tmp_path_factory.mktemp('reference_2proc')
-    return work_dir, _ok(_dist_train(work_dir))
+@background_run()
+def reference_2proc(work_dir):
+    """The uninterrupted 2-process ConMIM run (12 iterations)."""
+    return dist_train_command(FAULTS, work_dir)
 
 
 def test_two_ranks_hold_identical_student_and_teacher(reference_2proc):
-    work_dir, log = reference_2proc
+    work_dir, log = reference_2proc.work_dir, reference_2proc.log
+    assert 'Distributed launcher: pytorch' in log
     rank0, rank1 = _rank_states(work_dir)
     params = parameter_keys(rank0)
     assert any(k.startswith('teacher.neck.') for k in params)
     for key in params:
         assert torch.equal(rank0[key], rank1[key]), key
+    # the checkpoint is rank 0's model after the last iteration
+    final = load_checkpoint_file(str(work_dir / 'iter_12.pth'))
+    assert final['meta']['iter'] == 12
+    assert final['state_dict'].keys() == rank0.keys()
+    for key in rank0:
+        assert torch.equal(final['state_dict'][key], rank0[key]), key
     # per-rank BN: the running statistics saw different data
     assert not torch.equal(rank0['teacher.neck.bn0.running_mean'],
                            rank1['teacher.neck.bn0.running_mean'])
@@ -75,12 +51,12 @@ def test_two_ranks_hold_identical_student_and_teacher(reference_2proc):
 
 
 def test_sigkill_then_resume_two_processes(reference_2proc, tmp_path):
-    reference, _ = reference_2proc
-    run_and_kill(['tools/dist_train.sh', FAULTS, '2', '--work-dir',
-                  str(tmp_path), '--cfg-options', 'custom_hooks.1.sleep=0.5'],
-                 ROOT, tmp_path, 'iter_6.pth', PORT=_port())
+    reference = reference_2proc.work_dir
+    command, port = dist_train_command(FAULTS, tmp_path,
+                                       'custom_hooks.1.sleep=0.5')
+    run_and_kill(command, ROOT, tmp_path, 'iter_6.pth', **port)
     assert not (tmp_path / 'iter_12.pth').exists()
-    log = _ok(_dist_train(tmp_path, args=['--resume']))
+    log = ok(_dist_train(tmp_path, args=['--resume']))
     assert 'resumed epoch: 0, iter: 6' in log
     assert_same_state(tmp_path / 'iter_12.pth', reference / 'iter_12.pth')
     # every rank's weights; BN running statistics are per rank and only
@@ -93,46 +69,61 @@ def test_sigkill_then_resume_two_processes(reference_2proc, tmp_path):
                                   rtol=0, atol=1e-6), (rank, key)
 
 
-def test_compiled_two_processes_train_as_eager(reference_2proc, tmp_path):
+@background_run()
+def compiled_2proc(work_dir):
+    """The 2-process run with compile=True (aot_eager)."""
+    command, env = dist_train_command(FAULTS, work_dir,
+                                      'compile.backend=aot_eager')
+    return command, dict(env, TORCH_LOGS='dynamo')
+
+
+def test_compiled_two_processes_train_as_eager(reference_2proc,
+                                               compiled_2proc):
     """compile=True (aot_eager, as in test_train_conmim.py) under DDP:
     CompilableDistributedDataParallel's train_step is not traced as one
     frame; the model's forward is compiled inside DDP's forward, split at
     the gradient buckets by dynamo's DDPOptimizer. Same losses and weights
-    on both ranks as the eager run."""
-    reference, _ = reference_2proc
-    log = _ok(run_tool(
-        ['tools/dist_train.sh', FAULTS, '2', '--work-dir', str(tmp_path),
-         '--cfg-options', 'compile.backend=aot_eager'],
-        PORT=_port(), TORCH_LOGS='dynamo'))
+    on both ranks as the eager run, from the first iteration."""
+    reference = reference_2proc.work_dir
+    compiled, log = compiled_2proc.work_dir, compiled_2proc.log
     assert 'DDPOptimizer used bucket cap' in log
     assert 'start tracing train_step' not in log
-    assert_same_state(tmp_path / 'iter_12.pth', reference / 'iter_12.pth',
+    assert_same_state(compiled / 'iter_12.pth', reference / 'iter_12.pth',
                       atol=1e-5)
     losses = [load_checkpoint_file(str(work_dir / 'iter_12.pth'))[
         'message_hub']['log_scalars']['train/loss']['log_history']
-        for work_dir in (tmp_path, reference)]
+        for work_dir in (compiled, reference)]
     assert losses[0] == pytest.approx(losses[1], rel=1e-5)
-    for got, ref in zip(_rank_states(tmp_path), _rank_states(reference)):
+    for got, ref in zip(_rank_states(compiled), _rank_states(reference)):
         for key in parameter_keys(ref):
             assert torch.allclose(got[key], ref[key], rtol=0,
                                   atol=1e-5), key
 
 
-def test_syncbn_projector_under_gloo(tmp_path):
-    _ok(_dist_train(tmp_path, 'train_cfg.max_iters=4',
-                    'model.neck.norm_cfg.type=PortableSyncBN'))
-    rank0, rank1 = _rank_states(tmp_path)
+@background_run()
+def syncbn_2proc(work_dir):
+    """4 iterations of 2 processes with the projector's PortableSyncBN."""
+    return dist_train_command(FAULTS, work_dir, 'train_cfg.max_iters=4',
+                              'model.neck.norm_cfg.type=PortableSyncBN')
+
+
+def test_syncbn_projector_under_gloo(syncbn_2proc):
+    rank0, rank1 = _rank_states(syncbn_2proc.work_dir)
     assert any(k.endswith('running_mean') for k in rank0)
     for key in rank0:  # parameters and BN statistics alike
         assert torch.equal(rank0[key], rank1[key]), key
 
 
-def test_portable_sync_bn_equals_batch_norm_on_the_whole_batch(tmp_path):
-    from sync_bn_worker import run
-    mp.spawn(run, args=(2, random.randint(20000, 40000), str(tmp_path)),
-             nprocs=2)
-    ranks = [torch.load(str(tmp_path / f'rank{r}.pth'), weights_only=True)
-             for r in (0, 1)]
+@background_run()
+def sync_bn_ranks(work_dir):
+    """tests/helpers/sync_bn_worker.py: two gloo ranks normalise their half
+    of a batch with PortableSyncBatchNorm."""
+    return ['tests/helpers/sync_bn_worker.py', str(work_dir),
+            str(random.randint(20000, 40000))], {}
+
+
+def test_portable_sync_bn_equals_batch_norm_on_the_whole_batch(sync_bn_ranks):
+    ranks = _rank_states(sync_bn_ranks.work_dir)
     torch.manual_seed(0)
     x = (torch.randn(8, 6, 3) * 3 + 1).requires_grad_()
     weight = torch.randn(8, 6, 3)

@@ -5,7 +5,7 @@ import os.path as osp
 
 import pytest
 
-from conftest import CONFIGS, mmpretrain_train_script, run_tool
+from common import CONFIGS, background_run, mmpretrain_train_script
 
 CONFIG = osp.join(CONFIGS, 'demo_no_teacher_hook.py')
 MESSAGE = ('ConMIM would train against a frozen teacher: nothing updates it '
@@ -13,10 +13,22 @@ MESSAGE = ('ConMIM would train against a frozen teacher: nothing updates it '
            'custom_hooks')
 
 
+@background_run(succeeds=False)
+def frozen_ours_run(work_dir):
+    return ['tools/train.py', CONFIG, '--work-dir', str(work_dir)], {}
+
+
+@background_run(succeeds=False)
+def frozen_mmpretrain_run(work_dir):
+    return [mmpretrain_train_script(), CONFIG, '--work-dir',
+            str(work_dir)], {}
+
+
 @pytest.mark.parametrize('script', ['ours', 'mmpretrain'])
-def test_stops_before_the_first_step(tmp_path, script):
-    path = 'tools/train.py' if script == 'ours' else mmpretrain_train_script()
-    result = run_tool([path, CONFIG, '--work-dir', str(tmp_path)])
+def test_stops_before_the_first_step(frozen_ours_run, frozen_mmpretrain_run,
+                                     script):
+    run = frozen_ours_run if script == 'ours' else frozen_mmpretrain_run
+    result, work_dir = run.result, run.work_dir
     assert result.returncode != 0
     if script == 'ours':
         assert 'Traceback' not in result.stderr
@@ -24,4 +36,4 @@ def test_stops_before_the_first_step(tmp_path, script):
             'error: ' + MESSAGE)
     else:
         assert MESSAGE in result.stderr.strip().splitlines()[-1]
-    assert not list(tmp_path.glob('*.pth'))
+    assert not list(work_dir.glob('*.pth'))

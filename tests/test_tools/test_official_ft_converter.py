@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import ROOT, run_tool
+from common import ROOT, run_tool
 from finetune_official import (IMAGENET, STANDIN, official_classifier,
                                our_classifier, preprocess, save_official)
 

@@ -1,32 +1,31 @@
 """A real run of tools/train.py with gradient accumulation 2: the teacher
 changes exactly on the iterations where the student does, and
 --auto-scale-lr scales the lr by the total batch, accumulation included."""
-import os.path as osp
-
 import pytest
 
-from conftest import CONFIGS, run_tool
+from common import FAULTS, background_run, train_command
 from conmim_mm.checkpoints import load_checkpoint_file
 from faults import parameter_keys
 
-FAULTS = osp.join(CONFIGS, 'demo_faults.py')
 ITERS = 6
 
 
-@pytest.fixture(scope='module')
-def run(tmp_path_factory):
+@background_run()
+def accumulation_run(work_dir):
     """6 iterations of batch 4, accumulation 2, a checkpoint after each."""
-    work_dir = tmp_path_factory.mktemp('accumulation')
-    result = run_tool([
-        'tools/train.py', FAULTS, '--work-dir', str(work_dir),
-        '--auto-scale-lr', '--cfg-options',
-        'optim_wrapper.accumulative_counts=2', f'train_cfg.max_iters={ITERS}',
-        'default_hooks.checkpoint.interval=1'])
-    out = result.stdout + result.stderr
-    assert result.returncode == 0, out[-4000:]
-    states = {it: load_checkpoint_file(str(work_dir / f'iter_{it}.pth'))
-              for it in range(1, ITERS + 1)}
-    return out, states
+    return train_command(
+        FAULTS, work_dir, 'optim_wrapper.accumulative_counts=2',
+        f'train_cfg.max_iters={ITERS}', 'default_hooks.checkpoint.interval=1',
+        args=['--auto-scale-lr']), {}
+
+
+@pytest.fixture(scope='module')
+def run(accumulation_run):
+    """The run's output and its checkpoints, by iteration."""
+    states = {it: load_checkpoint_file(
+        str(accumulation_run.work_dir / f'iter_{it}.pth'))
+        for it in range(1, ITERS + 1)}
+    return accumulation_run.log, states
 
 
 def _changed(before: dict, after: dict, teacher: bool) -> bool:

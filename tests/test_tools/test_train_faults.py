@@ -10,22 +10,24 @@ import cv2
 import numpy as np
 import pytest
 
-from conftest import CONFIGS, ROOT, run_tool
+from common import (CONFIGS, FAULTS, REFERENCE_OPTIONS, ROOT, background_run,
+                    run_tool, train_command)
 from conmim_mm.checkpoints import load_checkpoint_file
 from faults import all_finite, assert_same_state, run_and_kill
 
-FAULTS = osp.join(CONFIGS, 'demo_faults.py')
 FOLDER = osp.join(CONFIGS, 'demo_folder.py')
-SINGLE = ['train_dataloader.num_workers=2']
-
-
-def _options(options) -> list:
-    return ['--cfg-options', *options] if options else []
+#: as the shared reference run
+SINGLE = REFERENCE_OPTIONS
 
 
 def _train(work_dir, *options, args=(), config=FAULTS):
-    return run_tool(['tools/train.py', config, '--work-dir', str(work_dir),
-                     *args, *_options(options)])
+    return run_tool(train_command(config, work_dir, *options, args=args))
+
+
+# the runs meant to fail that the tests below read (in the background:
+# common.background_run)
+def _faulty(work_dir, *options, config=FAULTS):
+    return train_command(config, work_dir, *options), {}
 
 
 def _ok(result) -> str:
@@ -53,12 +55,11 @@ def _momentum(cur_iter: int, max_iters: int = 12) -> float:
 
 
 # ------------------------------------------------------------ kill + resume
-@pytest.fixture(scope='module')
-def reference(tmp_path_factory):
-    """The uninterrupted single-process run (12 iterations)."""
-    work_dir = tmp_path_factory.mktemp('reference')
-    _ok(_train(work_dir, *SINGLE))
-    return work_dir
+# (compared with conftest.py's reference_run: the uninterrupted single-process
+# run of FAULTS, with a checkpoint after every iteration)
+@pytest.fixture
+def reference(reference_run):
+    return reference_run.work_dir
 
 
 def test_sigkill_then_resume_auto_ends_as_the_uninterrupted_run(
@@ -105,65 +106,88 @@ def test_resume_from_a_truncated_checkpoint_is_one_line(reference,
 
 
 # --------------------------------------------------------------- full disk
+@background_run(succeeds=False)
+def full_disk_run(work_dir):
+    return _faulty(work_dir, 'custom_hooks.1.disk_full_at=4')
+
+
 def test_full_disk_while_checkpointing_is_one_line_and_leaves_no_file(
-        tmp_path):
-    result = _train(tmp_path, 'custom_hooks.1.disk_full_at=4')
+        full_disk_run):
+    result, work_dir = full_disk_run.result, full_disk_run.work_dir
     assert _error_line(result) == (
-        f'error: could not write {tmp_path / "iter_4.pth"} (No space left on '
+        f'error: could not write {work_dir / "iter_4.pth"} (No space left on '
         'device); no partial file is left; the last complete checkpoint is '
-        f'{tmp_path / "iter_2.pth"}; continue from it with --resume')
-    assert sorted(n for n in os.listdir(tmp_path) if 'iter_' in n) == [
+        f'{work_dir / "iter_2.pth"}; continue from it with --resume')
+    assert sorted(n for n in os.listdir(work_dir) if 'iter_' in n) == [
         'iter_2.pth']
-    assert _checkpoint(tmp_path / 'iter_2.pth')['meta']['iter'] == 2
-    assert (tmp_path / 'last_checkpoint').read_text() == str(
-        tmp_path / 'iter_2.pth')
+    assert _checkpoint(work_dir / 'iter_2.pth')['meta']['iter'] == 2
+    assert (work_dir / 'last_checkpoint').read_text() == str(
+        work_dir / 'iter_2.pth')
 
 
-def test_full_disk_while_saving_the_state_at_a_nan_is_one_line(tmp_path):
-    result = _train(tmp_path, 'custom_hooks.1.disk_full_at=7',
-                    'custom_hooks.1.nan_loss_at=8',
-                    'default_hooks.checkpoint.interval=3')
+@background_run(succeeds=False)
+def full_disk_at_nan_run(work_dir):
+    return _faulty(work_dir, 'custom_hooks.1.disk_full_at=7',
+                   'custom_hooks.1.nan_loss_at=8',
+                   'default_hooks.checkpoint.interval=3')
+
+
+def test_full_disk_while_saving_the_state_at_a_nan_is_one_line(
+        full_disk_at_nan_run):
+    result = full_disk_at_nan_run.result
+    work_dir = full_disk_at_nan_run.work_dir
     assert _error_line(result) == (
         'error: non-finite loss at iteration 8/12: loss=nan; could not write '
-        f'{tmp_path / "iter_7.pth"} (No space left on device); no partial '
+        f'{work_dir / "iter_7.pth"} (No space left on device); no partial '
         'file is left; the last complete checkpoint is '
-        f'{tmp_path / "iter_6.pth"}; continue from it with --resume')
-    assert sorted(n for n in os.listdir(tmp_path) if 'iter_' in n) == [
+        f'{work_dir / "iter_6.pth"}; continue from it with --resume')
+    assert sorted(n for n in os.listdir(work_dir) if 'iter_' in n) == [
         'iter_3.pth', 'iter_6.pth']
 
 
 # ------------------------------------------------------- non-finite values
-def test_nan_loss_stops_after_saving_the_last_good_state(reference, tmp_path):
-    result = _train(tmp_path, *SINGLE, 'custom_hooks.1.nan_loss_at=8',
-                    'default_hooks.checkpoint.interval=3')
-    saved = tmp_path / 'iter_7.pth'
+@background_run(succeeds=False)
+def nan_loss_run(work_dir):
+    return _faulty(work_dir, *SINGLE, 'custom_hooks.1.nan_loss_at=8',
+                   'default_hooks.checkpoint.interval=3')
+
+
+def test_nan_loss_stops_after_saving_the_last_good_state(reference,
+                                                         nan_loss_run):
+    result, work_dir = nan_loss_run.result, nan_loss_run.work_dir
+    saved = work_dir / 'iter_7.pth'
     assert _error_line(result) == (
         'error: non-finite loss at iteration 8/12: loss=nan; the state '
         f'after iteration 7 is saved in {saved}; continue from it with '
         '--resume')
-    assert sorted(p.name for p in tmp_path.glob('iter_*.pth')) == [
+    assert sorted(p.name for p in work_dir.glob('iter_*.pth')) == [
         'iter_3.pth', 'iter_6.pth', 'iter_7.pth']
     assert all(all_finite(_checkpoint(p)['state_dict'])
-               for p in tmp_path.glob('iter_*.pth'))
-    assert (tmp_path / 'last_checkpoint').read_text() == str(saved)
-    assert_same_state(tmp_path / 'iter_6.pth', reference / 'iter_6.pth')
+               for p in work_dir.glob('iter_*.pth'))
+    assert (work_dir / 'last_checkpoint').read_text() == str(saved)
+    assert_same_state(work_dir / 'iter_6.pth', reference / 'iter_6.pth')
     # nothing lost (the BN statistics the NaN forward pass changed were
     # restored): resuming without the fault ends as the reference run
-    _ok(_train(tmp_path, *SINGLE, args=['--resume']))
-    assert_same_state(tmp_path / 'iter_12.pth', reference / 'iter_12.pth')
+    _ok(_train(work_dir, *SINGLE, args=['--resume']))
+    assert_same_state(work_dir / 'iter_12.pth', reference / 'iter_12.pth')
 
 
-def test_non_finite_step_never_reaches_the_teacher(tmp_path):
-    result = _train(tmp_path, 'custom_hooks.1.inf_grad_at=5')
+@background_run(succeeds=False)
+def inf_grad_run(work_dir):
+    return _faulty(work_dir, 'custom_hooks.1.inf_grad_at=5')
+
+
+def test_non_finite_step_never_reaches_the_teacher(inf_grad_run):
+    result, work_dir = inf_grad_run.result, inf_grad_run.work_dir
     assert _error_line(result) == (
         'error: the optimizer step of iteration 5/12 made the student\'s '
         'weights non-finite (gradient norm inf); the teacher was not '
         'updated and nothing was saved; the last good checkpoint is '
-        f'{tmp_path / "iter_4.pth"}')
-    assert sorted(p.name for p in tmp_path.glob('iter_*.pth')) == [
+        f'{work_dir / "iter_4.pth"}')
+    assert sorted(p.name for p in work_dir.glob('iter_*.pth')) == [
         'iter_2.pth', 'iter_4.pth']
     assert all(all_finite(_checkpoint(p)['state_dict'])
-               for p in tmp_path.glob('iter_*.pth'))
+               for p in work_dir.glob('iter_*.pth'))
 
 
 # ---------------------------------------------------------------- bad data
@@ -183,12 +207,17 @@ def _image_folder(root, broken=()):
     return root
 
 
-def test_unreadable_image_stops_the_run_naming_the_file(tmp_path):
-    root = _image_folder(tmp_path / 'images', ['truncated.jpg'])
-    result = _train(tmp_path / 'work', 'train_dataloader.num_workers=2',
-                    f'train_dataloader.dataset.data_root={root}',
-                    'train_cfg.max_iters=4', config=FOLDER)
-    line = _error_line(result)  # the demo decodes with pillow
+@background_run(succeeds=False)
+def unreadable_image_run(work_dir):
+    root = _image_folder(work_dir / 'images', ['truncated.jpg'])
+    return _faulty(work_dir / 'work', 'train_dataloader.num_workers=2',
+                   f'train_dataloader.dataset.data_root={root}',
+                   'train_cfg.max_iters=4', config=FOLDER)
+
+
+def test_unreadable_image_stops_the_run_naming_the_file(unreadable_image_run):
+    root = unreadable_image_run.work_dir / 'images'
+    line = _error_line(unreadable_image_run.result)  # decoded with pillow
     assert line.startswith(
         f'error: cannot load image {root / "truncated.jpg"}: OSError: image '
         'file is truncated')
@@ -196,12 +225,17 @@ def test_unreadable_image_stops_the_run_naming_the_file(tmp_path):
                          'to skip such files)')
 
 
-def test_unreadable_images_can_be_skipped_with_a_count(tmp_path):
-    root = _image_folder(tmp_path / 'images', ['truncated.jpg', 'notes.jpg'])
-    log = _ok(_train(tmp_path / 'work', 'train_dataloader.num_workers=2',
-                     f'train_dataloader.dataset.data_root={root}',
-                     'train_dataloader.dataset.pipeline.0.on_error=skip',
-                     'train_cfg.max_iters=4', config=FOLDER))
+@background_run()
+def skipped_images_run(work_dir):
+    root = _image_folder(work_dir / 'images', ['truncated.jpg', 'notes.jpg'])
+    return _faulty(work_dir / 'work', 'train_dataloader.num_workers=2',
+                   f'train_dataloader.dataset.data_root={root}',
+                   'train_dataloader.dataset.pipeline.0.on_error=skip',
+                   'train_cfg.max_iters=4', config=FOLDER)
+
+
+def test_unreadable_images_can_be_skipped_with_a_count(skipped_images_run):
+    log = skipped_images_run.log
     warnings = [line for line in log.splitlines() if 'skipped image' in line]
     # 16 samples from 8 files: every file is drawn, each broken one skipped
     assert any('notes.jpg: UnidentifiedImageError' in w for w in warnings)
@@ -212,14 +246,21 @@ def test_unreadable_images_can_be_skipped_with_a_count(tmp_path):
     assert 'Iter(train) [4/4]' in log
 
 
-def test_list_naming_missing_files_is_reported_at_build(tmp_path):
-    root = _image_folder(tmp_path / 'images')
-    ann = tmp_path / 'train.txt'
+@background_run(succeeds=False)
+def missing_files_run(work_dir):
+    root = _image_folder(work_dir / 'images')
+    ann = work_dir / 'train.txt'
     ann.write_text('0.png\ngone_a.png\n1.png\n2.png\ngone_b.png\n')
-    result = _train(tmp_path / 'work',
-                    f'train_dataloader.dataset.data_root={root}',
-                    f'train_dataloader.dataset.ann_file={ann}',
-                    config=FOLDER)
+    return _faulty(work_dir / 'work',
+                   f'train_dataloader.dataset.data_root={root}',
+                   f'train_dataloader.dataset.ann_file={ann}',
+                   config=FOLDER)
+
+
+def test_list_naming_missing_files_is_reported_at_build(missing_files_run):
+    result = missing_files_run.result
+    root = missing_files_run.work_dir / 'images'
+    ann = missing_files_run.work_dir / 'train.txt'
     assert _error_line(result) == (
         f'error: 2 of 5 files listed in {ann} do not exist (line 2: '
         f'{root / "gone_a.png"}; line 5: {root / "gone_b.png"}); fix the '

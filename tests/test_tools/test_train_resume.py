@@ -1,72 +1,62 @@
-"""tools/train.py on a tiny mmpretrain classifier (CPU): checkpoints load
-weights-only, --resume PATH and --resume continue at the same iteration."""
-import os.path as osp
+"""tools/train.py's checkpoints load weights-only, and ``--resume PATH``
+continues exactly where the shared reference run (conftest.py's
+``reference_run``) was: the resumed run ends with its student, teacher,
+BatchNorm statistics, optimizer state and momentum schedule bit for bit.
+(``--resume`` without a path, after a kill, a kill while checkpointing and
+a NaN: test_train_faults.py, on the same reference run.)"""
+import math
 
 import pytest
 import torch
 
-from conftest import CONFIGS, data_options, run_tool
+from common import (BACKGROUND, FAULTS, REFERENCE_ITERS, REFERENCE_OPTIONS,
+                    background_run, train_command)
 from conmim_mm.checkpoints import load_checkpoint_file
-
-TINY = osp.join(CONFIGS, 'tiny_cls.py')
-
-
-def _train(work_dir, folder, *extra):
-    result = run_tool(['tools/train.py', TINY, '--work-dir', str(work_dir),
-                       '--cfg-options', *data_options(folder), *extra])
-    assert result.returncode == 0, \
-        result.stdout[-3000:] + result.stderr[-3000:]
-    return result
+from faults import assert_same_state
 
 
-def _assert_same_tensors(a: dict, b: dict):
-    assert a.keys() == b.keys()
-    for key in a:
-        if isinstance(a[key], torch.Tensor):
-            assert torch.equal(a[key], b[key]), key
-
-
-@pytest.fixture(scope='module')
-def full_run(tmp_path_factory, image_folder):
-    work_dir = tmp_path_factory.mktemp('full')
-    _train(work_dir, image_folder)
-    return work_dir
-
-
-def test_train_writes_weights_only_checkpoints(full_run):
-    for it in (2, 4):
+def test_train_writes_weights_only_checkpoints(reference_run):
+    work_dir = reference_run.work_dir
+    for it in range(1, REFERENCE_ITERS + 1):
         # plain torch, no allow-list: only tensors and plain data inside
-        checkpoint = torch.load(
-            str(full_run / f'iter_{it}.pth'), weights_only=True)
+        checkpoint = torch.load(str(work_dir / f'iter_{it}.pth'),
+                                weights_only=True)
         assert checkpoint['meta']['iter'] == it
         assert {'meta', 'state_dict', 'message_hub', 'optimizer',
                 'param_schedulers'} <= set(checkpoint)
-    assert (full_run / 'last_checkpoint').read_text().strip().endswith(
-        'iter_4.pth')
+    assert (work_dir / 'last_checkpoint').read_text().strip() == str(
+        work_dir / f'iter_{REFERENCE_ITERS}.pth')
 
 
-def test_resume_continues_at_the_same_iteration(full_run, image_folder,
-                                                tmp_path):
-    start = full_run / 'iter_2.pth'
-    result = _train(tmp_path, image_folder, '--resume', str(start))
-    assert 'resumed epoch: 0, iter: 2' in result.stdout + result.stderr
-    assert not (tmp_path / 'iter_2.pth').exists()  # started after iter 2
-    resumed = load_checkpoint_file(str(tmp_path / 'iter_4.pth'))
-    reference = load_checkpoint_file(str(full_run / 'iter_4.pth'))
-    assert resumed['meta']['iter'] == 4
-    _assert_same_tensors(resumed['state_dict'], reference['state_dict'])
-    for key, state in reference['optimizer']['state'].items():
-        _assert_same_tensors(resumed['optimizer']['state'][key], state)
+def _momentum(cur_iter: int) -> float:
+    """The cosine schedule from the demo's base momentum (0.99) to 1."""
+    from mmengine.config import Config
+    base = Config.fromfile(FAULTS).model.teacher_momentum
+    return 1 - (1 - base) * (
+        math.cos(math.pi * cur_iter / REFERENCE_ITERS) + 1) / 2
+
+
+@background_run('reference_run')
+def resumed_run(work_dir):
+    """The reference run's command resumed from its iteration 2."""
+    start = BACKGROUND.work_dir('reference_run') / 'iter_2.pth'
+    return train_command(FAULTS, work_dir, *REFERENCE_OPTIONS,
+                         args=['--resume', str(start)]), {}
+
+
+def test_resume_from_a_path_is_exact(reference_run, resumed_run):
+    reference, resumed = reference_run.work_dir, resumed_run.work_dir
+    start = reference / 'iter_2.pth'
+    assert 'resumed epoch: 0, iter: 2' in resumed_run.log
+    assert not (resumed / 'iter_2.pth').exists()  # started after iter 2
+    assert (resumed / 'iter_4.pth').exists()
+    assert_same_state(resumed / 'iter_12.pth', reference / 'iter_12.pth',
+                      atol=0)
+    final = load_checkpoint_file(str(resumed / 'iter_12.pth'))
     initial = load_checkpoint_file(str(start))['state_dict']
-    assert not torch.equal(initial['head.fc.weight'],
-                           resumed['state_dict']['head.fc.weight'])
-
-
-def test_resume_auto_finds_last_checkpoint(full_run, image_folder, tmp_path):
-    (tmp_path / 'iter_2.pth').write_bytes(
-        (full_run / 'iter_2.pth').read_bytes())
-    (tmp_path / 'last_checkpoint').write_text(str(tmp_path / 'iter_2.pth'))
-    result = _train(tmp_path, image_folder, '--resume')
-    assert 'resumed epoch: 0, iter: 2' in result.stdout + result.stderr
-    assert load_checkpoint_file(str(tmp_path / 'iter_4.pth'))['meta'][
-        'iter'] == 4
+    assert not torch.equal(initial['neck.fc0.weight'],
+                           final['state_dict']['neck.fc0.weight'])
+    # the momentum schedule went on at iteration 3 (index 2)
+    logged = final['message_hub']['log_scalars']['train/teacher_momentum']
+    assert logged['log_history'][-10:] == pytest.approx(
+        [_momentum(i) for i in range(2, 12)])

@@ -9,7 +9,7 @@ of this project: check it out anywhere and point this script at it (timm 1.x
 must be importable):
 
     git clone https://github.com/TencentARC/ConMIM /tmp/ConMIM
-    PYTHONPATH=tests:tests/helpers .venv/bin/python \
+    PYTHONPATH=tests/helpers:tools/analysis_tools .venv/bin/python \
         tests/data/parity/make_official_reference.py \
         /tmp/ConMIM tests/data/parity/official_reference.pth
 """
