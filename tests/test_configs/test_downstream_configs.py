@@ -138,12 +138,15 @@ def test_hooks_and_precision(config):
     assert cfg.default_hooks.checkpoint.backend_args == dict(
         backend='atomic_local')
     hooks = [hook.type for hook in cfg.custom_hooks]
+    kind = cfg.optim_wrapper.get('type', 'OptimWrapper')
     if config in AMP:
-        assert cfg.optim_wrapper.type == 'PortableAmpOptimWrapper'
-        assert hooks == ['SkippedStepHook', 'SafeCheckpointHook']
+        assert kind == 'PortableAmpOptimWrapper'
+    if 'Amp' in kind:
+        assert hooks == ['SkippedStepHook', 'SafeCheckpointHook',
+                         'ParamGroupSummaryHook']
     else:
-        assert cfg.optim_wrapper.get('type', 'OptimWrapper') == 'OptimWrapper'
-        assert hooks == ['SafeCheckpointHook']
+        assert kind == 'OptimWrapper'
+        assert hooks == ['SafeCheckpointHook', 'ParamGroupSummaryHook']
 
 
 @pytest.mark.full_stack

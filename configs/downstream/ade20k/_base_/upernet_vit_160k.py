@@ -22,11 +22,9 @@ model = dict(
         **_base_.conmim_vit_pyramid))
 optim_wrapper = dict(optimizer=dict(lr=7e-4))
 
-# fp16 overflow skips of the base's AmpOptimWrapper are counted; checkpoints
-# hold plain data only (they load weights-only); the optimizer's parameter
-# groups (layer decay) are logged as one table
+# checkpoints hold plain data only (they load weights-only); the optimizer's
+# parameter groups (layer decay) are logged as one table
 custom_hooks = [
-    dict(type='SkippedStepHook'),
     dict(type='SafeCheckpointHook'),
     dict(type='ParamGroupSummaryHook'),
 ]
