@@ -9,6 +9,8 @@ command line.
 - :mod:`.methods`: the methods compared and their configs;
 - :mod:`.plan`: methods x seeds x protocols x labelled subsets, and the runs;
 - :mod:`.data`: the folder split once, and the annotation lists;
+- :mod:`.scenes`: digit scenes of each part's digits for the dense tasks
+  (semantic maps, COCO instances), written once;
 - :mod:`.configs`: each run's config, rewritten from the method's;
 - :mod:`.frozen`: the linear probe and kNN on frozen features;
 - :mod:`.results`: one file per result, and results.csv;
@@ -24,10 +26,13 @@ from .plan import PROTOCOLS, Cell, Plan, Run
 from .report import Report, markdown_table, write_report
 from .results import Result, ResultStore
 from .running import Benchmark, Progress, run_benchmark
+from .scenes import (Scene, SceneFolder, SceneRules, compose_scenes,
+                     write_scenes)
 
 __all__ = [
     'PROTOCOLS', 'Benchmark', 'BenchmarkData', 'Cell', 'Method', 'Plan',
-    'Progress', 'Recipe', 'Report', 'Result', 'ResultStore', 'Run',
-    'builtin_methods', 'finetune_config', 'markdown_table', 'prepare_data',
-    'pretrain_config', 'pretrained_method', 'run_benchmark', 'write_report'
+    'Progress', 'Recipe', 'Report', 'Result', 'ResultStore', 'Run', 'Scene',
+    'SceneFolder', 'SceneRules', 'builtin_methods', 'compose_scenes',
+    'finetune_config', 'markdown_table', 'prepare_data', 'pretrain_config',
+    'pretrained_method', 'run_benchmark', 'write_report', 'write_scenes'
 ]
