@@ -24,7 +24,7 @@ def test_components_are_registered():
     from mmpretrain import list_models
     from mmpretrain.registry import MODELS
 
-    assert {'ConMIM', 'ConMIMViT', 'ConMIMPretrainViT',
+    assert {'ConMIM', 'ConMIMBEiTViT', 'ConMIMPretrainViT',
             'ConMIMHead'} <= set(MODELS.module_dict)
     assert {'SafeCheckpointHook', 'SkippedStepHook',
             'ParamGroupSummaryHook'} <= set(HOOKS.module_dict)

@@ -9,7 +9,7 @@ _base_ = './_base_/finetune.py'
 
 model = dict(
     backbone=dict(
-        type='ConMIMViT',
+        type='ConMIMBEiTViT',
         attention='sdpa',
         out_type='avg_featmap',
         use_abs_pos_emb=False,

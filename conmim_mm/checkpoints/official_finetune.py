@@ -8,7 +8,7 @@ Official (github TencentARC/ConMIM ``modeling_finetune.py``, trained by
 embedding, mean-pooled patch tokens into ``fc_norm`` and a linear ``head``;
 saved as ``{'model': state_dict, 'optimizer', 'epoch', 'scaler', 'args'}``,
 or under ``module`` by DeepSpeed. Ours: the classifier of
-``configs/downstream/imagenet/vit-{s,b,l}_ft-100e.py`` (``ConMIMViT`` =
+``configs/downstream/imagenet/vit-{s,b,l}_ft-100e.py`` (``ConMIMBEiTViT`` =
 mmpretrain's ``BEiTViT`` with ``out_type='avg_featmap'``, whose pooled norm
 is ``backbone.ln2``, and ``LinearClsHead``'s ``head.fc``).
 

@@ -10,7 +10,8 @@ import torch
 from mmengine.registry import init_default_scope
 from mmpretrain.registry import MODELS
 
-from common import ROOT, background_run, pretrained_conmim, run_script
+import common
+from common import ROOT, background_run, run_script
 from conmim_mm.checkpoints import load_checkpoint_file
 from conmim_mm.checkpoints.export import (export_backbone,
                                           relative_position_index,
@@ -22,10 +23,10 @@ TINY_ARCH = dict(
 
 
 @pytest.fixture(scope='module')
-def pretrained():
+def pretrained(pretrained_conmim):
     """A tiny ConMIM checkpoint (64x64, 4x4 patches) with distinct teacher
-    and a non-zero relative position table: common.pretrained_conmim."""
-    model, path = pretrained_conmim()
+    and a non-zero relative position table (conftest.py's)."""
+    model, path = pretrained_conmim
     return model, Path(path)
 
 
@@ -88,8 +89,8 @@ def test_mmpretrain_layout_gives_the_teachers_features(pretrained):
 @background_run()
 def timm_export_run(work_dir):
     return ['tools/model_converters/extract_backbone.py',
-            pretrained_conmim()[1], str(work_dir / 'timm.pth'), '--layout',
-            'timm'], {}
+            common.pretrained_conmim()[1], str(work_dir / 'timm.pth'),
+            '--layout', 'timm'], {}
 
 
 def test_timm_layout_loads_strictly_with_equal_features(pretrained,
@@ -167,16 +168,16 @@ def test_not_a_conmim_checkpoint_names_expected_keys(tmp_path):
 
 def test_conmim_vit_resizes_tables_with_torch_without_scipy(
         pretrained, monkeypatch):
-    """Loading a 4x4-grid teacher into a ConMIMViT for 128x128 inputs copies
-    the shared table into every block and resizes it with the torch resize
-    (SciPy's interp2d is gone from SciPy >= 1.14); mmpretrain's BEiTViT is
-    left as it is."""
+    """Loading a 4x4-grid teacher into a ConMIMBEiTViT for 128x128 inputs
+    copies the shared table into every block and resizes it with the torch
+    resize (SciPy's interp2d is gone from SciPy >= 1.14); mmpretrain's
+    BEiTViT is left as it is."""
     import sys
     from mmpretrain.models.backbones import beit
     from mmpretrain.models.utils import resize_relative_position_bias_table
     model, _ = pretrained
     big = MODELS.build(
-        dict(type='ConMIMViT', arch=TINY_ARCH, img_size=128, patch_size=16,
+        dict(type='ConMIMBEiTViT', arch=TINY_ARCH, img_size=128, patch_size=16,
              final_norm=False, out_type='raw'))
     state = {k[len('teacher.backbone.'):]: v
              for k, v in model.state_dict().items()

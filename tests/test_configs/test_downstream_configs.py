@@ -15,8 +15,8 @@ from mmengine.config import Config
 from mmengine.optim import build_optim_wrapper
 from mmengine.registry import init_default_scope
 
-from common import (CONFIGS, ROOT, background_run, dense_data,
-                    package_train_script, pretrained_conmim)
+import common
+from common import CONFIGS, ROOT, background_run, package_train_script
 from conmim_mm.engine.optimizers import PortableAmpOptimWrapper
 
 DOWNSTREAM = osp.join(ROOT, 'configs', 'downstream')
@@ -36,14 +36,6 @@ AMP = [c for c in USER_CONFIGS if c.startswith('coco/')] + [
 def _tiny_arch(layers: int) -> dict:
     return dict(_delete_=True, embed_dims=32, num_layers=layers, num_heads=2,
                 feedforward_channels=128)
-
-
-@pytest.fixture(scope='module')
-def conmim_checkpoint():
-    """Raw ConMIM pre-training checkpoint, 4 blocks, 64x64 (4x4 patches):
-    ``(model, path)`` of common.pretrained_conmim (also conftest.py's
-    pretrained_conmim)."""
-    return pretrained_conmim()
 
 
 def _assert_backbone_is_the_teacher(backbone, pretrained, new, grid=None):
@@ -77,8 +69,8 @@ def _imagenet(name: str, checkpoint: str):
 
 @pytest.mark.parametrize(
     'name', ['vit-s_ft-100e.py', 'vit-b_ft-100e.py', 'vit-l_ft-100e.py'])
-def test_imagenet_fine_tune_loads_the_teacher(name, conmim_checkpoint):
-    pretrained, checkpoint = conmim_checkpoint
+def test_imagenet_fine_tune_loads_the_teacher(name, pretrained_conmim):
+    pretrained, checkpoint = pretrained_conmim
     cfg, model = _imagenet(name, checkpoint)
     # the published recipe
     assert cfg.optim_wrapper.optimizer.lr == 4e-3
@@ -153,8 +145,8 @@ def test_hooks_and_precision(config):
 @pytest.mark.parametrize('name, width', [('upernet_vit-s_160k.py', 384),
                                          ('upernet_vit-b_160k.py', 768),
                                          ('upernet_vit-l_160k.py', 1024)])
-def test_ade20k_upernet(name, width, conmim_checkpoint):
-    pretrained, checkpoint = conmim_checkpoint
+def test_ade20k_upernet(name, width, pretrained_conmim):
+    pretrained, checkpoint = pretrained_conmim
     cfg = Config.fromfile(osp.join(DOWNSTREAM, 'ade20k', name))
     # the published settings
     assert cfg.crop_size == (512, 512)
@@ -313,7 +305,7 @@ def _imagenet_run(work_dir, config: str, template: str, tool, test: bool):
     config = _tiny_config(template, config, work_dir)
     options = [
         '--cfg-options',
-        f'model.backbone.init_cfg.checkpoint={pretrained_conmim()[1]}'
+        f'model.backbone.init_cfg.checkpoint={common.pretrained_conmim()[1]}'
     ]
     for loader, split in (('train_dataloader', 'train'),
                           ('val_dataloader', 'val'),
@@ -362,12 +354,12 @@ def imagenet_linear_mmpretrain_run(work_dir):
     ('imagenet_linear_mmpretrain_run', True, True),
 ])
 def test_imagenet_config_trains_and_tests_with_the_tools(
-        run, frozen, tested, conmim_checkpoint, request):
+        run, frozen, tested, pretrained_conmim, request):
     """ViT-B fine-tuning under our tools, ViT-L under mmpretrain's
     tools/train.py, linear probing under mmpretrain's: one training epoch
     of one iteration, then (see _train_then_test) tools/test.py, on an
     image folder."""
-    pretrained, _ = conmim_checkpoint
+    pretrained, _ = pretrained_conmim
     run = request.getfixturevalue(run)
     _check(run, 'epoch_1.pth', 'Epoch(train) [1][1/1]',
            [r'accuracy/top1: [\d.]+'] if tested else [])
@@ -381,11 +373,11 @@ def test_imagenet_config_trains_and_tests_with_the_tools(
 
 def _ade20k(work_dir, config: str, tool, test: bool):
     """The tiny config and the run, on common.dense_data()."""
-    data = dense_data()
+    data = common.dense_data()
     config = _tiny_config('ft_ade20k_tiny.py', config, work_dir)
     options = [
         '--cfg-options',
-        f'model.backbone.init_cfg.checkpoint={pretrained_conmim()[1]}',
+        f'model.backbone.init_cfg.checkpoint={common.pretrained_conmim()[1]}',
         'train_cfg.max_iters=1', 'default_hooks.logger.interval=1'
     ]
     for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
@@ -420,11 +412,11 @@ def test_ade20k_config_trains_and_tests_with_the_tools(run, tested, request):
 
 def _coco(work_dir, config: str, tool, test: bool):
     """The tiny config and the run, on common.dense_data()."""
-    data = dense_data()
+    data = common.dense_data()
     config = _tiny_config('ft_coco_tiny.py', config, work_dir)
     options = [
         '--cfg-options',
-        f'model.backbone.init_cfg.checkpoint={pretrained_conmim()[1]}',
+        f'model.backbone.init_cfg.checkpoint={common.pretrained_conmim()[1]}',
         f'train_dataloader.dataset.dataset.data_root={data}',
         f'val_dataloader.dataset.data_root={data}',
         f'test_dataloader.dataset.data_root={data}',
@@ -468,7 +460,7 @@ def test_coco_mask_rcnn_config_trains_and_tests_with_the_tools(
 def test_coco_settings(name, width, layers):
     cfg = Config.fromfile(osp.join(DOWNSTREAM, 'coco', name))
     backbone = cfg.model.backbone
-    assert backbone.type == 'mmpretrain.ConMIMViT'
+    assert backbone.type == 'mmpretrain.ConMIMBEiTViT'
     assert backbone.img_size == 1024 and backbone.drop_path_rate == 0.1
     assert backbone.init_cfg.prefix == 'teacher.backbone.'
     assert [n.type for n in cfg.model.neck] == [
@@ -511,8 +503,8 @@ def _tiny_model(template: str, config: str, checkpoint: str, folder,
     'coco/mask-rcnn_vit-s_fpn.py', 'coco/mask-rcnn_vit-b_fpn.py',
     'coco/mask-rcnn_vit-l_fpn.py'
 ])
-def test_coco_backbone_is_the_teacher(config, conmim_checkpoint, tmp_path):
-    pretrained, checkpoint = conmim_checkpoint
+def test_coco_backbone_is_the_teacher(config, pretrained_conmim, tmp_path):
+    pretrained, checkpoint = pretrained_conmim
     cfg, model = _tiny_model('ft_coco_tiny.py', config, checkpoint,
                              tmp_path, 'mmdet')
     # neck and heads are new; in the backbone nothing is
@@ -526,9 +518,9 @@ def test_coco_backbone_is_the_teacher(config, conmim_checkpoint, tmp_path):
     assert min(scales) == pytest.approx(3.2e-4 * 0.7**5)
 
 
-def test_linear_probe_backbone_is_the_frozen_teacher(conmim_checkpoint,
+def test_linear_probe_backbone_is_the_frozen_teacher(pretrained_conmim,
                                                      tmp_path):
-    pretrained, checkpoint = conmim_checkpoint
+    pretrained, checkpoint = pretrained_conmim
     cfg, model = _tiny_model('linear_imagenet_tiny.py',
                              'imagenet/vit-b_linear-90e.py', checkpoint,
                              tmp_path, 'mmpretrain')

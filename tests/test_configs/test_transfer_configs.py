@@ -61,9 +61,9 @@ def test_one_finetuning_recipe_for_every_family():
                         cfg.model.backbone.init_cfg.prefix)
                  for name, cfg in cfgs.items()}
     assert backbones == {
-        'finetune_beit': ('ConMIMViT', 'avg_featmap', False, True,
+        'finetune_beit': ('ConMIMBEiTViT', 'avg_featmap', False, True,
                           'teacher.backbone.'),
-        'finetune_beit_abs': ('ConMIMViT', 'avg_featmap', True, False,
+        'finetune_beit_abs': ('ConMIMBEiTViT', 'avg_featmap', True, False,
                               'teacher.backbone.'),
         'finetune_vit': ('VisionTransformer', 'avg_featmap', None, None,
                          'backbone.'),

@@ -1,4 +1,5 @@
-"""ConMIMPretrainViT / ConMIMViT compute what mmpretrain's BEiT backbones do.
+"""ConMIMPretrainViT / ConMIMBEiTViT compute what mmpretrain's BEiT backbones
+do.
 
 Our backbones (``scaled_dot_product_attention`` with the relative position
 bias as additive mask) against mmpretrain's ``BEiTPretrainViT`` /
@@ -109,7 +110,7 @@ def test_finetune_backbone_equals_stock():
     cfg = Config.fromfile(osp.join(
         ROOT, 'configs', 'downstream', 'imagenet', 'vit-s_ft-100e.py'))
     backbone = cfg.model.backbone
-    assert backbone.type == 'ConMIMViT' and backbone.attention == 'sdpa'
+    assert backbone.type == 'ConMIMBEiTViT' and backbone.attention == 'sdpa'
     backbone.update(arch=TINY_ARCH, img_size=64, drop_path_rate=0.,
                     init_cfg=None)
     stock = build(dict(without(backbone, 'attention'), type='BEiTViT'))
@@ -122,6 +123,25 @@ def test_finetune_backbone_equals_stock():
     images = torch.randn(2, 3, 64, 64)
     assert_close(forward_backward(fast, images),
                  forward_backward(stock, images))
+
+
+def test_frozen_stages_freeze_what_stock_freezes():
+    """``frozen_stages`` (the linear probe freezes every block): the same
+    parameters are frozen as in mmpretrain's BEiTViT, attention included,
+    and every module is in the same train/eval mode."""
+    backbone = dict(type='ConMIMBEiTViT', arch=TINY_ARCH, img_size=64,
+                    patch_size=16, use_abs_pos_emb=False,
+                    use_rel_pos_bias=True, frozen_stages=1)
+    stock = build(dict(backbone, type='BEiTViT'))
+    fast = build(backbone)
+    frozen = [name for name, p in fast.named_parameters()
+              if not p.requires_grad]
+    assert frozen == [name for name, p in stock.named_parameters()
+                      if not p.requires_grad]
+    assert 'layers.0.attn.qkv.weight' in frozen
+    assert 'layers.1.attn.qkv.weight' not in frozen
+    assert [m.training for m in fast.modules()] == [
+        m.training for m in stock.modules()]
 
 
 def one_iteration(cfg, seed: int = 0, state: Optional[dict] = None) -> tuple:

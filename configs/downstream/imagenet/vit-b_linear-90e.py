@@ -14,7 +14,7 @@ custom_imports = dict(imports=['conmim_mm'], allow_failed_imports=False)
 model = dict(
     backbone=dict(
         _delete_=True,
-        type='ConMIMViT',
+        type='ConMIMBEiTViT',
         arch='base',
         img_size=224,
         frozen_stages=12,

@@ -1,4 +1,4 @@
-from .conmim_vit import ConMIMPretrainViT, ConMIMViT
+from .conmim_vit import ConMIMPretrainViT, ConMIMBEiTViT
 from .sdpa_attention import SDPABEiTAttention
 
-__all__ = ['ConMIMPretrainViT', 'ConMIMViT', 'SDPABEiTAttention']
+__all__ = ['ConMIMPretrainViT', 'ConMIMBEiTViT', 'SDPABEiTAttention']

@@ -109,7 +109,7 @@ class ConMIMPretrainViT(AttentionChoiceMixin, BEiTPretrainViT):
 
 
 @MODELS.register_module()
-class ConMIMViT(AttentionChoiceMixin, BEiTViT):
+class ConMIMBEiTViT(AttentionChoiceMixin, BEiTViT):
     """mmpretrain's ``BEiTViT`` (fine-tuning, features) with SDPA attention
     and relative position tables resized with torch.
 
@@ -120,6 +120,12 @@ class ConMIMViT(AttentionChoiceMixin, BEiTViT):
     them, which then finds nothing to do: fine-tuning at another input size
     (ADE20K at 512, COCO at 1024) needs no SciPy (mmpretrain resizes with
     ``scipy.interpolate.interp2d``, removed in SciPy 1.14).
+
+    The class name keeps ``BEiT``: mmseg's layer-decay optimizer
+    constructors (``LayerDecayOptimizerConstructor`` of the ADE20K configs,
+    ``LearningRateDecayOptimizerConstructor`` of the COCO ones) recognise a
+    ViT backbone by ``'BEiT'`` or ``'MAE'`` in its class name and refuse any
+    other.
 
     Args:
         attention (str): ``'sdpa'`` or ``'stock'`` (see

@@ -28,7 +28,9 @@ class SDPABEiTAttention(BEiTAttention):
             attention (BEiTAttention): The module to replace.
 
         Returns:
-            SDPABEiTAttention: Same shapes, same state dict.
+            SDPABEiTAttention: Same shapes, same state dict, the same
+            parameters frozen (``requires_grad``) and the same train/eval
+            mode.
         """
         table = attention.relative_position_bias_table
         new = cls(
@@ -42,6 +44,11 @@ class SDPABEiTAttention(BEiTAttention):
             proj_drop_rate=attention.proj_drop.p,
             init_cfg=attention.init_cfg)
         new.load_state_dict(attention.state_dict())
+        frozen = {name for name, param in attention.named_parameters()
+                  if not param.requires_grad}
+        for name, param in new.named_parameters():
+            param.requires_grad_(name not in frozen)
+        new.train(attention.training)
         return new.to(attention.qkv.weight.device)
 
     def forward(self, x: torch.Tensor,

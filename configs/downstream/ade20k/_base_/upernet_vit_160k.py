@@ -2,7 +2,7 @@
 # recipe, which the official code follows (512x512 crops, 160k iterations,
 # 8 x 2 = 16, AdamW lr 7e-4, layer decay 0.65, 1500 warm-up iterations, poly
 # decay, drop path 0.1, blocks 3/5/7/11 -> 4-scale pyramid, slide inference).
-# mmseg's MAE 512x512 UperNet config with ConMIMViT as backbone.
+# mmseg's MAE 512x512 UperNet config with ConMIMBEiTViT as backbone.
 # The configs of other sizes set their arch, pyramid blocks and widths.
 _base_ = [
     'mmseg::mae/mae-base_upernet_8xb2-amp-160k_ade20k-512x512.py',

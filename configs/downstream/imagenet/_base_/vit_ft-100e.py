@@ -15,11 +15,11 @@ data_preprocessor = dict(
     mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375])
 # the raw ConMIM checkpoint: its momentum teacher's backbone; the shared
 # relative position table is copied into every block at load time.
-# ConMIMViT: mmpretrain's BEiTViT (same weights) with attention through
+# ConMIMBEiTViT: mmpretrain's BEiTViT (same weights) with attention through
 # scaled_dot_product_attention (attention='stock' for the original)
 model = dict(
     backbone=dict(
-        type='ConMIMViT',
+        type='ConMIMBEiTViT',
         attention='sdpa',
         init_cfg=dict(checkpoint='', prefix='teacher.backbone.')),
     # the official head: trunc_normal_(std=0.02) scaled by init_scale 0.001
