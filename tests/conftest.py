@@ -41,33 +41,49 @@ def pytest_collection_modifyitems(config, items) -> None:
             'with -m "not full_stack" (make test-default)')
     if config.option.collectonly:
         return
-    # the background runs the selected tests read, in the order they need
-    # them: their fixtures, or a parameter ``run`` naming one (read with
-    # request.getfixturevalue)
+    # The files that read background runs go last, in their order, so that
+    # the runs go on beside the other files' tests; the runs start in the
+    # order those files need them.
+    readers = {item.path for item in items if _runs(item)}
+    items.sort(key=lambda item: item.path in readers)  # stable
     needed = []
     for item in items:
-        names = list(getattr(item, 'fixturenames', ()))
-        callspec = getattr(item, 'callspec', None)
-        if callspec is not None and isinstance(callspec.params.get('run'),
-                                               str):
-            names.append(callspec.params['run'])
-        for name in names:
-            if name in BACKGROUND.commands and name not in needed:
-                needed.append(name)
+        needed += [name for name in _runs(item) if name not in needed]
     if needed:
         BACKGROUND.start(needed)
 
 
+def _runs(item) -> list:
+    """The background runs a test reads: its fixtures, or a parameter
+    ``run`` naming one (read with request.getfixturevalue)."""
+    names = list(getattr(item, 'fixturenames', ()))
+    callspec = getattr(item, 'callspec', None)
+    if callspec is not None and isinstance(callspec.params.get('run'), str):
+        names.append(callspec.params['run'])
+    return [name for name in names if name in BACKGROUND.commands]
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failed test keeps the work dirs of the background runs it read."""
+    report = yield
+    if report.failed:
+        BACKGROUND.keep.update(_runs(item))
+    return report
+
+
 def pytest_sessionfinish(session, exitstatus) -> None:
-    """Stop the background runs; their work dirs go if the session passed."""
-    BACKGROUND.stop(passed=exitstatus == 0)
+    """Stop the background runs; only the work dirs of those that a failed
+    test read are kept (as the tests' own, tmp_path_retention_policy)."""
+    BACKGROUND.stop()
 
 
 def pytest_terminal_summary(terminalreporter) -> None:
-    """Where the background runs' work dirs were kept (a failed session)."""
-    if BACKGROUND.root is not None and BACKGROUND.root.exists():
+    """Where the work dirs of background runs were kept (failed tests)."""
+    if BACKGROUND.keep and BACKGROUND.root is not None:
         terminalreporter.write_line(
-            f'work dirs of the background runs: {BACKGROUND.root}')
+            'work dirs of the background runs that failed tests read: '
+            f'{BACKGROUND.root}/{{{",".join(sorted(BACKGROUND.keep))}}}')
 
 
 @pytest.fixture(scope='session')

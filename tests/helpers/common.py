@@ -332,8 +332,8 @@ class BackgroundRuns:
     that the collected tests use start, one at a time in the order the
     tests first need them, in a background thread as soon as the tests are
     collected (conftest.py); a test that needs a run nobody started yet
-    runs it itself. Their work dirs are temporary folders, removed when the
-    session passes.
+    runs it itself. Their work dirs are temporary folders, removed at the
+    end of the session but for the runs a failed test read.
     """
 
     def __init__(self) -> None:
@@ -346,6 +346,7 @@ class BackgroundRuns:
         self.running = None  # the background thread's process
         self.stopped = False
         self.root = None
+        self.keep = set()  # the runs whose work dirs stay
 
     def work_dir(self, name: str):
         """The work dir of the run ``name`` (made on the first call)."""
@@ -441,9 +442,9 @@ class BackgroundRuns:
             self.changed.wait_for(lambda: self.states[name] == 'done')
             return self.results[name]
 
-    def stop(self, passed: bool) -> None:
-        """End of the session: kill a run still going (and its processes),
-        remove the work dirs if the session passed."""
+    def stop(self) -> None:
+        """End of the session: kill a run still going (and its processes);
+        remove the work dirs but those of the runs in :attr:`keep`."""
         import shutil
         import signal
         self.stopped = True
@@ -455,7 +456,12 @@ class BackgroundRuns:
                     os.kill(pid, signal.SIGKILL)
                 except ProcessLookupError:
                     pass
-        if passed and self.root is not None:
+        if self.root is None:
+            return
+        for folder in self.root.iterdir():
+            if folder.name not in self.keep:
+                shutil.rmtree(folder, ignore_errors=True)
+        if not self.keep:
             shutil.rmtree(self.root, ignore_errors=True)
 
 

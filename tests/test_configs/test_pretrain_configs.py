@@ -66,7 +66,8 @@ def test_published_settings(name):
         'CosineAnnealingLR', 10, 1e-5)
     assert 'end' not in cosine  # the runner ends it at max_epochs
     assert [h.type for h in cfg.custom_hooks] == [
-        'TeacherUpdateHook', 'SkippedStepHook', 'SafeCheckpointHook'
+        'TeacherUpdateHook', 'SkippedStepHook', 'SafeCheckpointHook',
+        'ParamGroupSummaryHook'
     ]
     assert cfg.default_hooks.checkpoint.backend_args == dict(
         backend='atomic_local')
@@ -158,7 +159,7 @@ def test_demo_changes_only_its_sizes():
     # the published hooks, then the demo's
     assert [h.type for h in demo.custom_hooks] == [
         'TeacherUpdateHook', 'SkippedStepHook', 'SafeCheckpointHook',
-        'LossCurveHook', 'KNNMonitorHook'
+        'ParamGroupSummaryHook', 'LossCurveHook', 'KNNMonitorHook'
     ]
     init_default_scope('mmpretrain')
     generator = Compose([t for t in demo.train_pipeline

@@ -105,7 +105,7 @@ def test_fp16_skipped_step_counts_and_the_teacher_follows(monkeypatch):
     skipped, teacher_update = SkippedStepHook(), TeacherUpdateHook()
     runner = SimpleNamespace(
         model=model, optim_wrapper=wrapper, iter=0, max_iters=max_iters,
-        hooks=[skipped, teacher_update],
+        hooks=[skipped, teacher_update], cfg=cfg,
         message_hub=MessageHub.get_instance('test_fp16_teacher'))
     teacher_update.before_train(runner)
     student = dict(model.backbone.named_parameters())
