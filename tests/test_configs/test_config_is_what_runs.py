@@ -16,8 +16,11 @@ CONFIGS = sorted(
     path for path in glob.glob(osp.join(ROOT, 'configs', '**', '*.py'),
                                recursive=True)
     if '_base_' not in path)
+#: the ADE20K and COCO configs, and the transfer benchmark's dense tasks
+#: (configs/transfer/segment_*.py, detect_*.py), which inherit them
 DENSE = [p for p in CONFIGS if osp.sep + 'ade20k' + osp.sep in p
-         or osp.sep + 'coco' + osp.sep in p]
+         or osp.sep + 'coco' + osp.sep in p
+         or osp.basename(p).startswith(('segment_', 'detect_'))]
 MMPRETRAIN = [p for p in CONFIGS if p not in DENSE]
 #: What every hook list of ours holds, and where only a training config
 #: with an AMP wrapper needs it.

@@ -1,7 +1,8 @@
 # The budget every method of the transfer benchmark gets alike (see
 # docs/en/user_guides/transfer_benchmark.md): one ViT size, one input size,
 # one batch and one number of pre-training iterations. A method config lists
-# this file after its own base and reads `_base_.transfer`; tools/analysis_tools/transfer_benchmark.py
+# this file after its own base and reads `_base_.transfer`;
+# tools/analysis_tools/transfer_benchmark.py
 # replaces the dataset (the pool of the benchmark's split) and keeps each
 # method's pipeline.
 transfer = dict(
@@ -13,4 +14,20 @@ transfer = dict(
     batch_size=64,
     max_iters=1200,
     warmup_iters=120,
+)
+
+# The dense tasks (configs/transfer/segment_*.py, detect_*.py): the digit
+# scenes of conmim_mm.analysis.transfer.scenes, 64 x 64 canvases (an 8 x 8
+# grid at patch 8, so the pre-training's 4 x 4 position tables are resized),
+# fine-tuned alike by every row. The iterations are a first choice, not yet
+# chosen on val; tools/analysis_tools/transfer_benchmark.py writes val_scenes
+# and test_scenes scenes once (the train scenes per --train-scenes).
+dense = dict(
+    img_size=64,
+    batch_size=8,
+    max_iters=400,
+    warmup_iters=40,
+    val_scenes=200,
+    test_scenes=500,
+    scene_seed=0,
 )

@@ -17,10 +17,20 @@ command line.
 - :mod:`.report`: results.md (mean +- std over seeds), wall times and
   transfer.png;
 - :mod:`.running`: the runs in order, finished ones skipped;
+- :mod:`.dense_plan`, :mod:`.dense_configs`, :mod:`.dense_results`,
+  :mod:`.dense_report`, :mod:`.dense_running`: the same for the dense tasks
+  (UperNet segmentation and Mask R-CNN detection of the digit scenes, each
+  run checked by :class:`conmim_mm.engine.hooks.FinetuneChecksHook`);
 - :mod:`.arguments`: the command line's values as these types.
 """
 from .configs import Recipe, finetune_config, pretrain_config
 from .data import BenchmarkData, prepare_data
+from .dense_configs import dense_budget, dense_config
+from .dense_plan import TASK_METRICS, TASKS, DenseCell, DensePlan, DenseRun
+from .dense_report import DenseReport, write_dense_report
+from .dense_results import DenseResult, DenseStore
+from .dense_running import (DenseBenchmark, dense_benchmark, prepare_scenes,
+                            run_dense_benchmark)
 from .methods import Method, builtin_methods, pretrained_method
 from .plan import PROTOCOLS, Cell, Plan, Run
 from .report import Report, markdown_table, write_report
@@ -30,9 +40,14 @@ from .scenes import (Scene, SceneFolder, SceneRules, compose_scenes,
                      write_scenes)
 
 __all__ = [
-    'PROTOCOLS', 'Benchmark', 'BenchmarkData', 'Cell', 'Method', 'Plan',
-    'Progress', 'Recipe', 'Report', 'Result', 'ResultStore', 'Run', 'Scene',
+    'PROTOCOLS', 'TASKS', 'TASK_METRICS', 'Benchmark', 'BenchmarkData',
+    'Cell', 'DenseBenchmark', 'DenseCell', 'DensePlan', 'DenseReport',
+    'DenseResult', 'DenseRun', 'DenseStore', 'Method', 'Plan', 'Progress',
+    'Recipe', 'Report', 'Result', 'ResultStore', 'Run', 'Scene',
     'SceneFolder', 'SceneRules', 'builtin_methods', 'compose_scenes',
-    'finetune_config', 'markdown_table', 'prepare_data', 'pretrain_config',
-    'pretrained_method', 'run_benchmark', 'write_report', 'write_scenes'
+    'dense_benchmark', 'dense_budget', 'dense_config', 'finetune_config',
+    'markdown_table', 'prepare_data', 'prepare_scenes', 'pretrain_config',
+    'pretrained_method',
+    'run_benchmark', 'run_dense_benchmark', 'write_dense_report',
+    'write_report', 'write_scenes'
 ]

@@ -7,6 +7,7 @@ from typing import Any, Dict, List, Sequence
 
 from ...errors import ConfigError
 from .methods import Method, builtin_methods, pretrained_method
+from .dense_plan import TASKS
 from .plan import PROTOCOLS, LabelBudget
 
 
@@ -61,6 +62,41 @@ def parse_protocols(text: str) -> List[str]:
             raise ConfigError(f'--protocols: {protocol!r} is not one of '
                               f'{", ".join(PROTOCOLS)}')
     return protocols
+
+
+def parse_tasks(text: str) -> List[str]:
+    """``'classify,segment'`` -> ``['classify', 'segment']``.
+
+    Args:
+        text (str): Comma-separated tasks of :data:`~.dense_plan.TASKS`
+            (``--tasks``).
+
+    Returns:
+        list[str]: The tasks, in :data:`~.dense_plan.TASKS` order.
+    """
+    tasks = text.split(',')
+    for task in tasks:
+        if task not in TASKS:
+            raise ConfigError(
+                f'--tasks: {task!r} is not one of {", ".join(TASKS)}')
+    return [task for task in TASKS if task in tasks]
+
+
+def parse_counts(text: str, option: str) -> List[int]:
+    """``'100,1000'`` -> ``[100, 1000]``.
+
+    Args:
+        text (str): Comma-separated positive integers.
+        option (str): The option they came with (for the error).
+
+    Returns:
+        list[int]: The numbers.
+    """
+    values = text.split(',')
+    if not all(value.isdigit() and int(value) > 0 for value in values):
+        raise ConfigError(
+            f'{option} takes comma-separated positive integers, got {text!r}')
+    return [int(value) for value in values]
 
 
 def parse_assignments(pairs: Sequence[str], option: str) -> Dict[str, str]:

@@ -36,9 +36,9 @@ class Recipe:
 def set_iterations(cfg: Config, iters: Optional[int]) -> int:
     """Set ``train_cfg.max_iters``, rescaling the schedulers to it.
 
-    Each scheduler's ``begin`` and ``end`` are scaled by the ratio of the new
-    to the old number of iterations (rounded; every scheduler keeps at least
-    one iteration).
+    Each scheduler's ``begin``, ``end`` and ``milestones`` are scaled by the
+    ratio of the new to the old number of iterations (rounded; every
+    scheduler keeps at least one iteration).
 
     Args:
         cfg (Config): An iteration-based config, changed in place.
@@ -56,11 +56,22 @@ def set_iterations(cfg: Config, iters: Optional[int]) -> int:
         scheduler['begin'] = begin
         scheduler['end'] = max(
             begin + 1, round(scheduler.get('end', old) * iters / old))
+        if 'milestones' in scheduler:
+            scheduler['milestones'] = [
+                round(step * iters / old) for step in scheduler['milestones']
+            ]
     return iters
 
 
-def _set_runtime(cfg: Config, work_dir: str, seed: int, quiet: bool) -> None:
-    """One process, the run's seed (alike on every rank) and work dir."""
+def set_runtime(cfg: Config, work_dir: str, seed: int, quiet: bool) -> None:
+    """One process, the run's seed (alike on every rank) and work dir.
+
+    Args:
+        cfg (Config): A run's config, changed in place.
+        work_dir (str): The run's work dir.
+        seed (int): The run's seed.
+        quiet (bool): Log warnings only (``log_level='WARNING'``).
+    """
     cfg.work_dir = work_dir
     cfg.launcher = 'none'
     cfg.randomness = dict(seed=seed, diff_rank_seed=False)
@@ -90,7 +101,7 @@ def pretrain_config(method: Method, seed: int, data: BenchmarkData,
         ConfigError: ``recipe.pretrain_iters`` with an epoch-based config.
     """
     cfg = load_config(method.pretrain_config)
-    _set_runtime(cfg, work_dir, seed, recipe.quiet)
+    set_runtime(cfg, work_dir, seed, recipe.quiet)
     cfg.train_dataloader.dataset = dict(
         type='CustomDataset',
         data_root=data.root,
@@ -136,7 +147,7 @@ def finetune_config(method: Method, seed: int, train_list: str,
             not a dict.
     """
     cfg = load_config(method.finetune_config)
-    _set_runtime(cfg, work_dir, seed, recipe.quiet)
+    set_runtime(cfg, work_dir, seed, recipe.quiet)
     for key, value in recipe.finetune_options.items():
         cfg.merge_from_dict({key: value})
     if method.pretrain_config is not None:

@@ -148,6 +148,11 @@ class Report:
     text: str
     files: List[str]
 
+    def __str__(self) -> str:
+        """The text, then ``wrote <files>``."""
+        return (f'{self.text}\nwrote {", ".join(self.files[:-1])} and '
+                f'{self.files[-1]}')
+
 
 def write_report(store: ResultStore, plan: Plan) -> Report:
     """Write results.csv, results.md and transfer.png into the work dir.

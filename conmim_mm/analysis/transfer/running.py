@@ -5,7 +5,7 @@ stopped."""
 import os.path as osp
 import time
 from dataclasses import dataclass, replace
-from typing import Iterator, Optional
+from typing import Iterator, Optional, Tuple, Union
 
 import torch
 from mmengine.config import Config
@@ -17,6 +17,8 @@ from ...utils import build_runner
 from .configs import Recipe, finetune_config, pretrain_config
 from .data import BenchmarkData
 from .frozen import build_frozen_model, dataset_features, score_frozen
+from .methods import Method
+from .dense_plan import DenseRun
 from .plan import Plan, Run
 from .results import Pretraining, Result, ResultStore
 
@@ -50,17 +52,22 @@ class Progress:
         run (Run): The run.
         outcome (str): What it gave, or :data:`SKIPPED`.
         seconds (float): Its wall time.
+        checks (tuple[str, ...]): The lines of its checks (the dense
+            runs'), printed indented under its line.
     """
 
     index: int
     total: int
-    run: Run
+    run: Union[Run, DenseRun]
     outcome: str
     seconds: float
+    checks: Tuple[str, ...] = ()
 
     def __str__(self) -> str:
-        return (f'[{self.index}/{self.total}] {self.run}: {self.outcome} '
-                f'({self.seconds:.0f} s)')
+        return '\n'.join([
+            f'[{self.index}/{self.total}] {self.run}: {self.outcome} '
+            f'({self.seconds:.0f} s)'
+        ] + [f'    check: {line}' for line in self.checks])
 
 
 def train(cfg: Config) -> Runner:
@@ -82,9 +89,30 @@ def train(cfg: Config) -> Runner:
     return runner
 
 
+def method_checkpoint(method: Method, seed: int,
+                      store: ResultStore) -> Optional[str]:
+    """The weights a method fine-tunes from.
+
+    Args:
+        method (Method): The method.
+        seed (int): The seed.
+        store (ResultStore): The work dir's results (its pre-trainings).
+
+    Returns:
+        str | None: Its given checkpoint, that of its finished pre-training,
+        or None for a random-init row.
+    """
+    if method.checkpoint is not None:
+        return osp.abspath(method.checkpoint)
+    if method.pretrain_config is None:
+        return None
+    return store.pretraining(method.name, seed).checkpoint
+
+
 def pretrained_checkpoint(benchmark: Benchmark, method: str,
                           seed: int) -> Optional[str]:
-    """The weights a method fine-tunes from.
+    """The weights a method of the benchmark fine-tunes from
+    (:func:`method_checkpoint`).
 
     Args:
         benchmark (Benchmark): The benchmark.
@@ -92,23 +120,22 @@ def pretrained_checkpoint(benchmark: Benchmark, method: str,
         seed (int): The seed.
 
     Returns:
-        str | None: Its given checkpoint, that of its finished pre-training,
-        or None for a random-init row.
+        str | None: The checkpoint, or None for a random-init row.
     """
-    given = benchmark.plan.methods[method]
-    if given.checkpoint is not None:
-        return osp.abspath(given.checkpoint)
-    if given.pretrain_config is None:
-        return None
-    return benchmark.store.pretraining(method, seed).checkpoint
+    return method_checkpoint(benchmark.plan.methods[method], seed,
+                             benchmark.store)
 
 
-def run_pretraining(benchmark: Benchmark, run: Run) -> str:
-    """Pre-train a method on the pool; record its checkpoint.
+def pretrain(method: Method, seed: int, data: BenchmarkData,
+             store: ResultStore, recipe: Recipe) -> str:
+    """Pre-train a method on the pool; record its checkpoint in the store.
 
     Args:
-        benchmark (Benchmark): The benchmark.
-        run (Run): A ``'pretrain'`` run.
+        method (Method): A method with a pre-training config.
+        seed (int): The seed.
+        data (BenchmarkData): The benchmark's data.
+        store (ResultStore): The work dir's results.
+        recipe (Recipe): The benchmark's changes.
 
     Returns:
         str: Its final loss and checkpoint.
@@ -117,19 +144,31 @@ def run_pretraining(benchmark: Benchmark, run: Run) -> str:
         FileNotFoundError: The run ended without a checkpoint.
     """
     start = time.time()
-    cfg = pretrain_config(
-        benchmark.plan.methods[run.method], run.seed, benchmark.data,
-        benchmark.store.pretrain_dir(run.method, run.seed), benchmark.recipe)
+    cfg = pretrain_config(method, seed, data,
+                          store.pretrain_dir(method.name, seed), recipe)
     runner = train(cfg)
     checkpoint = find_latest_checkpoint(cfg.work_dir)
     if checkpoint is None:
-        raise FileNotFoundError(f'pre-training {run.method} ended without a '
-                                f'checkpoint in {cfg.work_dir}')
+        raise FileNotFoundError(f'pre-training {method.name} ended without '
+                                f'a checkpoint in {cfg.work_dir}')
     loss = runner.message_hub.get_scalar('train/loss').current()
-    benchmark.store.record_pretraining(
-        run.method, run.seed,
-        Pretraining(checkpoint, time.time() - start, loss))
+    store.record_pretraining(
+        method.name, seed, Pretraining(checkpoint, time.time() - start, loss))
     return f'loss {loss:.3f}, {checkpoint}'
+
+
+def run_pretraining(benchmark: Benchmark, run: Run) -> str:
+    """Pre-train a method on the pool (:func:`pretrain`).
+
+    Args:
+        benchmark (Benchmark): The benchmark.
+        run (Run): A ``'pretrain'`` run.
+
+    Returns:
+        str: Its final loss and checkpoint.
+    """
+    return pretrain(benchmark.plan.methods[run.method], run.seed,
+                    benchmark.data, benchmark.store, benchmark.recipe)
 
 
 def run_finetuning(benchmark: Benchmark, run: Run) -> str:

@@ -1,0 +1,141 @@
+"""The dense tasks' results: one file per run, kept per split and read back
+by a later command (which then skips the run), dense_results.csv with its
+fixed columns, the evaluators' metrics in percent, and the report (mean +-
+std over seeds, wall time per part)."""
+import csv
+
+import pytest
+
+from conmim_mm.analysis.transfer import (DenseCell, DensePlan, DenseResult,
+                                         DenseStore, Method, ResultStore,
+                                         write_dense_report)
+from conmim_mm.analysis.transfer.dense_report import (dense_summary,
+                                                      dense_table,
+                                                      dense_wall_times)
+from conmim_mm.analysis.transfer.dense_running import task_metrics
+from conmim_mm.analysis.transfer.results import Pretraining
+
+
+def result(method='conmim', task='segment', scenes=100, seed=0, value=50.,
+           split='test') -> DenseResult:
+    metrics = ({'mIoU': value} if task == 'segment' else
+               {'bbox_mAP': value, 'segm_mAP': value / 2})
+    return DenseResult(method, task, scenes, seed, split, metrics,
+                       {k: v - 1 for k, v in metrics.items()}, 60.,
+                       ['batch norms: 1, no SyncBN (1 process)'])
+
+
+@pytest.fixture
+def plan() -> DensePlan:
+    return DensePlan({'conmim': Method('conmim', 'finetune_beit.py', 'c.py'),
+                      'scratch_beit': Method('scratch_beit',
+                                             'finetune_beit.py')},
+                     [0, 1], ['segment', 'detect'], [100, 1000])
+
+
+@pytest.fixture
+def store(tmp_path, plan) -> DenseStore:
+    return DenseStore(str(tmp_path), 'test', list(plan.methods))
+
+
+def read_csv(path) -> list:
+    with open(path, newline='') as file:
+        return list(csv.DictReader(file))
+
+
+def test_a_result_is_read_back_and_its_run_skipped(store, plan, tmp_path):
+    kept = [result(), result('scratch_beit', 'detect', 1000, 1, 12.345)]
+    cell = DenseCell('scratch_beit', 'detect', 1000, 1)
+    assert not store.is_done(cell)
+    for each in kept:
+        store.record(each)
+    assert store.is_done(cell)
+    later = DenseStore(str(tmp_path), 'test', list(plan.methods))
+    later.load(plan.cells())
+    assert later.results == kept
+    assert (tmp_path / 'dense_runs' / 'test' / 'scratch_beit' / 'seed1' /
+            'detect_1000.json').is_file()
+    on_val = DenseStore(str(tmp_path), 'val', list(plan.methods))
+    on_val.load(plan.cells())
+    assert on_val.results == [] and not on_val.is_done(cell)
+
+
+def test_the_csv_has_a_row_per_metric_in_percent(store):
+    for each in (result('scratch_beit', 'segment', 100, 0, 40.),
+                 result('conmim', 'detect', 1000, 1, 12.345),
+                 result('conmim', 'segment', 100, 1, 55.5),
+                 result('conmim', 'segment', 100, 0, 50.)):
+        store.record(each)
+    rows = read_csv(store.csv_path)
+    assert list(rows[0]) == ['method', 'task', 'metric', 'train_scenes',
+                             'seed', 'value']
+    assert [tuple(row.values()) for row in rows] == [
+        ('conmim', 'segment', 'mIoU', '100', '0', '50.00'),
+        ('conmim', 'segment', 'mIoU', '100', '1', '55.50'),
+        ('conmim', 'detect', 'bbox_mAP', '1000', '1', '12.35'),
+        ('conmim', 'detect', 'segm_mAP', '1000', '1', '6.17'),
+        ('scratch_beit', 'segment', 'mIoU', '100', '0', '40.00'),
+    ]
+    store.record(result('conmim', 'segment', 100, 0, 20.))  # replaced
+    assert read_csv(store.csv_path)[0]['value'] == '20.00'
+    assert len(store.results) == 4
+
+
+def test_metrics_are_in_percent():
+    assert task_metrics('segment', {'mIoU': 43.21, 'aAcc': 90.}) == {
+        'mIoU': 43.21}
+    assert task_metrics('detect', {
+        'coco/bbox_mAP': 0.123, 'coco/segm_mAP': 0.05,
+        'coco/bbox_mAP_50': 0.3
+    }) == {'bbox_mAP': pytest.approx(12.3), 'segm_mAP': pytest.approx(5.)}
+
+
+@pytest.fixture
+def results() -> list:
+    """conmim's mIoU with 100 scenes on 3 seeds (40, 50, 60), scratch's on
+    one (30); conmim's detection with 1000 scenes on one seed (20, 10)."""
+    return [result('conmim', 'segment', 100, s, v)
+            for s, v in enumerate((40., 50., 60.))] + [
+                result('scratch_beit', 'segment', 100, 0, 30.),
+                result('conmim', 'detect', 1000, 0, 20.)]
+
+
+def test_summary_and_table(results):
+    assert dense_summary(results, 'conmim', 'segment', 'mIoU', 100) == (
+        50., 10., 3)
+    assert dense_summary(results, 'conmim', 'segment', 'mIoU', 1000) is None
+    table = dense_table(results, ['conmim', 'scratch_beit'],
+                        ['segment', 'detect'], [100, 1000], 'test')
+    assert table == '\n'.join([
+        'Metrics (%) on the test scenes, mean +- std over seeds (n), by '
+        'task metric and number of train scenes.', '',
+        '| method | mIoU 100 | mIoU 1000 | bbox_mAP 100 | bbox_mAP 1000 | '
+        'segm_mAP 100 | segm_mAP 1000 |',
+        '|---|---|---|---|---|---|---|',
+        '| conmim | 50.0 +- 10.0 (3) | - | - | 20.0 +- 0.0 (1) | - | '
+        '10.0 +- 0.0 (1) |',
+        '| scratch_beit | 30.0 +- 0.0 (1) | - | - | - | - | - |'])
+
+
+def test_wall_times_per_part(results):
+    assert dense_wall_times(results, ['segment', 'detect'], 600.) == (
+        'Wall time: pre-training (shared with classification) 10.0 min; '
+        'segment 4.0 min; detect 1.0 min; dense tasks in all 5.0 min')
+
+
+def test_the_report_files(store, plan, results, tmp_path):
+    for each in results:
+        store.record(each)
+    pretrainings = ResultStore(str(tmp_path), 'test', list(plan.methods))
+    pretrainings.record_pretraining('conmim', 0,
+                                    Pretraining('/w/i.pth', 120., 0.5))
+    report = write_dense_report(store, pretrainings, plan)
+    assert report.files == [str(tmp_path / 'dense_results.csv'),
+                            str(tmp_path / 'dense_results.md')]
+    assert (tmp_path / 'dense_results.md').read_text() == report.text + '\n'
+    assert report.text.endswith(
+        'Wall time: pre-training (shared with classification) 2.0 min; '
+        'segment 4.0 min; detect 1.0 min; dense tasks in all 5.0 min')
+    assert str(report).endswith(
+        f'\nwrote {tmp_path}/dense_results.csv and '
+        f'{tmp_path}/dense_results.md')
