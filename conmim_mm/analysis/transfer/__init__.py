@@ -21,6 +21,8 @@ command line.
   :mod:`.dense_report`, :mod:`.dense_running`: the same for the dense tasks
   (UperNet segmentation and Mask R-CNN detection of the digit scenes, each
   run checked by :class:`conmim_mm.engine.hooks.FinetuneChecksHook`);
+  :mod:`.dense_picture`: their predictions for the first scenes
+  (dense.png);
 - :mod:`.arguments`: the command line's values as these types.
 """
 from .configs import Recipe, finetune_config, pretrain_config

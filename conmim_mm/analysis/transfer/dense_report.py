@@ -1,15 +1,17 @@
 """The report of the dense tasks: mean +- std over seeds per method, task,
-metric and train-scene budget (dense_results.md), and the wall time per
-part."""
+metric and train-scene budget (dense_results.md), the wall time per part,
+and the predictions for the first scenes (dense.png)."""
 import os.path as osp
 from dataclasses import dataclass
 from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from .dense_picture import plot_dense
 from .dense_plan import TASK_METRICS, DensePlan
 from .dense_results import DenseResult, DenseStore
 from .results import ResultStore
+from .scenes import SceneFolder
 
 
 def dense_summary(results: Sequence[DenseResult], method: str, task: str,
@@ -102,7 +104,8 @@ class DenseReport:
 
     Args:
         text (str): The table and the wall times (dense_results.md).
-        files (list[str]): dense_results.csv and dense_results.md.
+        files (list[str]): dense_results.csv, dense_results.md and, with
+            scenes, dense.png.
     """
 
     text: str
@@ -115,13 +118,17 @@ class DenseReport:
 
 
 def write_dense_report(store: DenseStore, pretrainings: ResultStore,
-                       plan: DensePlan) -> DenseReport:
-    """Write dense_results.csv and dense_results.md into the work dir.
+                       plan: DensePlan,
+                       scenes: Optional[SceneFolder] = None) -> DenseReport:
+    """Write dense_results.csv, dense_results.md and, with the scenes,
+    dense.png (:func:`~.dense_picture.plot_dense` of the smallest budget
+    and the first seed) into the work dir.
 
     Args:
         store (DenseStore): The results of the plan.
         pretrainings (ResultStore): The work dir's pre-trainings.
         plan (DensePlan): The plan.
+        scenes (SceneFolder, optional): The scenes, for the picture.
 
     Returns:
         DenseReport: The text of dense_results.md and the files.
@@ -137,4 +144,10 @@ def write_dense_report(store: DenseStore, pretrainings: ResultStore,
     md_path = osp.join(store.work_dir, 'dense_results.md')
     with open(md_path, 'w') as file:
         file.write(text + '\n')
-    return DenseReport(text, [store.write_csv(), md_path])
+    files = [store.write_csv(), md_path]
+    if scenes is not None:
+        files.append(osp.join(store.work_dir, 'dense.png'))
+        plot_dense(store.results, list(plan.methods), scenes,
+                   plan.eval_split, min(plan.train_scenes), plan.seeds[0],
+                   files[-1])
+    return DenseReport(text, files)

@@ -38,6 +38,9 @@ class DenseResult:
         val_metrics (dict): The same on val.
         seconds (float): Wall time of the run.
         checks (list[str]): The lines of its checks.
+        predictions (list[dict]): Its predictions for the first scenes of
+            the evaluated split (:func:`~.dense_picture.
+            predict_first_scenes`).
     """
 
     method: str
@@ -49,6 +52,7 @@ class DenseResult:
     val_metrics: Dict[str, float]
     seconds: float
     checks: List[str] = field(default_factory=list)
+    predictions: List[dict] = field(default_factory=list)
 
     @property
     def cell(self) -> DenseCell:

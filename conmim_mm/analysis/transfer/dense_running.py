@@ -14,6 +14,7 @@ from ...engine.hooks import FinetuneChecksHook
 from .configs import Recipe
 from .data import BenchmarkData
 from .dense_configs import dense_budget, dense_config
+from .dense_picture import predict_first_scenes
 from .dense_plan import TASK_METRICS, DensePlan, DenseRun
 from .dense_results import DenseResult, DenseStore
 from .results import ResultStore
@@ -146,7 +147,7 @@ def _scores(metrics: Dict[str, float]) -> str:
 
 def run_dense(benchmark: DenseBenchmark, run: DenseRun) -> DenseResult:
     """Fine-tune a method on a task and train-scene budget; record its
-    metrics.
+    metrics, checks and predictions for the first scenes.
 
     Args:
         benchmark (DenseBenchmark): The benchmark.
@@ -166,9 +167,11 @@ def run_dense(benchmark: DenseBenchmark, run: DenseRun) -> DenseResult:
     val = task_metrics(run.kind, runner.val())
     metrics = (task_metrics(run.kind, runner.test())
                if plan.eval_split == 'test' else val)
+    predictions = predict_first_scenes(runner, cfg, run.kind,
+                                       plan.eval_split)
     result = DenseResult(run.method, run.kind, run.train_scenes, run.seed,
                          plan.eval_split, metrics, val, time.time() - start,
-                         check_lines(runner))
+                         check_lines(runner), predictions)
     store.record(result)
     return result
 
