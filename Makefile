@@ -40,9 +40,9 @@ transfer: setup
 # The dense tasks of docs/en/user_guides/dense_benchmark.md: UperNet and Mask
 # R-CNN (the ADE20K and COCO configs) fine-tuned on MNIST digit scenes from
 # the transfer benchmark's pre-trainings (those of work_dirs/transfer reused,
-# the missing ones pre-trained), each run checked; dense_results.csv and
-# dense_results.md in work_dirs/transfer. An interrupted run continues where
-# it stopped.
+# the missing ones pre-trained), each run checked; dense_results.csv,
+# dense_results.md and dense.png in work_dirs/transfer. An interrupted run
+# continues where it stopped.
 dense: setup-full
 	$(PYTHON) -m pip install -q -c requirements/constraints.txt mlxtend
 	$(PYTHON) tools/analysis_tools/transfer_benchmark.py --work-dir work_dirs/transfer \
