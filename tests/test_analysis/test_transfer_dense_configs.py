@@ -148,6 +148,14 @@ def test_the_config_of_a_run(scenes, tmp_path):
     assert scratch.model.backbone.init_cfg is None
     assert scratch.model.backbone.type == 'mmpretrain.VisionTransformer'
     assert scratch.train_cfg.max_iters == dense_budget(CONFIGS).max_iters
+    # --finetune-options reach the dense configs too
+    for task in ('segment', 'detect'):
+        tuned = dense_config(
+            methods['conmim'], DenseCell('conmim', task, 100, 0), scenes,
+            str(tmp_path), None,
+            Recipe(finetune_options={'optim_wrapper.optimizer.lr': 7e-3}),
+            CONFIGS)
+        assert tuned.optim_wrapper.optimizer.lr == 7e-3
 
 
 @pytest.mark.full_stack

@@ -97,7 +97,7 @@ def parse_args() -> argparse.Namespace:
                         help='instead of the configs\' (schedules rescaled)')
     parser.add_argument(
         '--finetune-options', nargs='+', default=[], metavar='KEY=VALUE',
-        help='overrides of every fine-tuning config, e.g. '
+        help='overrides of every fine-tuning config (every task), e.g. '
         'optim_wrapper.optimizer.lr=1e-3 (for recipe choices on val)')
     parser.add_argument('--test-fraction', type=float, default=0.2)
     parser.add_argument('--val-fraction', type=float, default=0.1)

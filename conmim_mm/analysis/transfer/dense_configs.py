@@ -91,7 +91,8 @@ def dense_config(method: Method, cell: DenseCell, scenes: SceneFolder,
         scenes (SceneFolder): The written scenes.
         work_dir (str): The run's work dir.
         checkpoint (str, optional): The pre-trained weights.
-        recipe (Recipe): The benchmark's iterations and log level.
+        recipe (Recipe): The benchmark's iterations, fine-tuning options
+            (merged into the config of every task) and log level.
         config_dir (str): The benchmark's config folder.
 
     Returns:
@@ -103,6 +104,8 @@ def dense_config(method: Method, cell: DenseCell, scenes: SceneFolder,
     """
     cfg = load_config(dense_config_path(method, cell.task, config_dir))
     set_runtime(cfg, work_dir, cell.seed, recipe.quiet)
+    for key, value in recipe.finetune_options.items():
+        cfg.merge_from_dict({key: value})
     if method.pretrain_config is not None:
         pre = load_config(method.pretrain_config).model.backbone
         if not isinstance(pre.get('arch'), dict):
