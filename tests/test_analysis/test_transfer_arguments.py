@@ -32,6 +32,9 @@ def test_values_of_the_plan():
      "--protocols: 'probe' is not one of finetune, linear, knn"),
     (lambda: parse_options(['lr']),
      "--finetune-options expects NAME=VALUE, got 'lr'"),
+    (lambda: parse_options(['w=[1, 2']),
+     "--finetune-options w: not a list or tuple of Python literals: "
+     "'[1, 2'"),
     (lambda: select_methods('conmim,nope', [], [], CONFIGS),
      "--methods: unknown method 'nope'; known: conmim, conmim_abs, mae, "
      'maskfeat, mocov3, scratch_beit, scratch_beit_abs, scratch_vit (add one '
@@ -49,8 +52,10 @@ def test_a_bad_value_is_one_error(call, message):
 
 def test_finetune_options_are_typed():
     assert parse_options([
-        'a=3', 'b=1e-3', 'c=True', 'd=false', 'e=AdamW', 'f=x=y']) == dict(
-            a=3, b=1e-3, c=True, d=False, e='AdamW', f='x=y')
+        'a=3', 'b=1e-3', 'c=True', 'd=false', 'e=AdamW', 'f=x=y',
+        'g=[1,1,0.1]', 'h=(32, 32)']) == dict(
+            a=3, b=1e-3, c=True, d=False, e='AdamW', f='x=y', g=[1, 1, 0.1],
+            h=(32, 32))
 
 
 def test_methods_in_the_order_asked(tmp_path):

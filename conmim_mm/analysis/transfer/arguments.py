@@ -1,6 +1,7 @@
 """The values of the transfer benchmark's command-line options as the
 library's types, each bad value one :class:`~conmim_mm.errors.ConfigError`
 naming its option."""
+import ast
 import os.path as osp
 from dataclasses import replace
 from typing import Any, Dict, List, Sequence
@@ -120,14 +121,28 @@ def parse_assignments(pairs: Sequence[str], option: str) -> Dict[str, str]:
 
 def parse_literal(value: str) -> Any:
     """A config value from the command line: an int, a float, a bool
-    (``true``/``false``, any case) or else the string.
+    (``true``/``false``, any case), a list or tuple of Python literals
+    (``[1, 0.5]``, ``('a', 2)``) or else the string.
 
     Args:
         value (str): The text.
 
     Returns:
-        int | float | bool | str: The value.
+        int | float | bool | list | tuple | str: The value.
+
+    Raises:
+        ConfigError: A text in brackets that is not a list or tuple of
+            literals.
     """
+    if value[:1] in ('[', '('):
+        try:
+            parsed = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            parsed = None
+        if not isinstance(parsed, (list, tuple)):
+            raise ConfigError(
+                f'not a list or tuple of Python literals: {value!r}')
+        return parsed
     for cast in (int, float):
         try:
             return cast(value)
@@ -145,10 +160,14 @@ def parse_options(pairs: Sequence[str]) -> Dict[str, Any]:
     Returns:
         dict: Key -> value (:func:`parse_literal`), in the given order.
     """
-    return {
-        key: parse_literal(value) for key, value in parse_assignments(
-            pairs, '--finetune-options').items()
-    }
+    options = {}
+    for key, value in parse_assignments(pairs,
+                                        '--finetune-options').items():
+        try:
+            options[key] = parse_literal(value)
+        except ConfigError as error:
+            raise ConfigError(f'--finetune-options {key}: {error}') from None
+    return options
 
 
 def select_methods(names: str, pretrain: Sequence[str],
