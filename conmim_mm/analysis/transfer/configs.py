@@ -4,7 +4,7 @@ labelled subset (also the model whose frozen features are probed)."""
 from dataclasses import dataclass, field
 from typing import Any, Dict, Optional
 
-from mmengine.config import Config
+from mmengine.config import Config, ConfigDict
 
 from ...errors import ConfigError
 from ...utils import load_config
@@ -31,6 +31,52 @@ class Recipe:
     finetune_iters: Optional[int] = None
     finetune_options: Dict[str, Any] = field(default_factory=dict)
     quiet: bool = True
+
+
+def load_finetune_config(path: str, work_dir: str, seed: int,
+                         recipe: Recipe) -> Config:
+    """A fine-tuning config with the run's runtime and the recipe's
+    ``finetune_options`` merged in.
+
+    Args:
+        path (str): The config file.
+        work_dir (str): The run's work dir.
+        seed (int): The run's seed.
+        recipe (Recipe): The benchmark's changes.
+
+    Returns:
+        Config: The config.
+    """
+    cfg = load_config(path)
+    set_runtime(cfg, work_dir, seed, recipe.quiet)
+    for key, value in recipe.finetune_options.items():
+        cfg.merge_from_dict({key: value})
+    return cfg
+
+
+def pretraining_backbone(method: Method) -> Optional[ConfigDict]:
+    """The backbone of a method's pre-training config, whose size the
+    fine-tuned backbone takes.
+
+    Args:
+        method (Method): The method.
+
+    Returns:
+        ConfigDict, optional: Its ``model.backbone``; None for a random-init
+        row.
+
+    Raises:
+        ConfigError: A ``model.backbone.arch`` that is not a dict.
+    """
+    if method.pretrain_config is None:
+        return None
+    pre = load_config(method.pretrain_config).model.backbone
+    if not isinstance(pre.get('arch'), dict):
+        raise ConfigError(
+            f'{method.pretrain_config}: the benchmark fine-tunes backbones '
+            'whose model.backbone.arch is a dict (embed_dims, num_layers, '
+            f'num_heads, feedforward_channels), got {pre.get("arch")!r}')
+    return pre
 
 
 def set_iterations(cfg: Config, iters: Optional[int]) -> int:
@@ -146,18 +192,10 @@ def finetune_config(method: Method, seed: int, train_list: str,
         ConfigError: A pre-training config whose ``model.backbone.arch`` is
             not a dict.
     """
-    cfg = load_config(method.finetune_config)
-    set_runtime(cfg, work_dir, seed, recipe.quiet)
-    for key, value in recipe.finetune_options.items():
-        cfg.merge_from_dict({key: value})
-    if method.pretrain_config is not None:
-        pre = load_config(method.pretrain_config).model.backbone
-        if not isinstance(pre.get('arch'), dict):
-            raise ConfigError(
-                f'{method.pretrain_config}: the benchmark fine-tunes '
-                'backbones whose model.backbone.arch is a dict (embed_dims, '
-                'num_layers, num_heads, feedforward_channels), got '
-                f'{pre.get("arch")!r}')
+    cfg = load_finetune_config(method.finetune_config, work_dir, seed,
+                               recipe)
+    pre = pretraining_backbone(method)
+    if pre is not None:
         cfg.model.backbone.update(
             arch=pre.arch, img_size=pre.img_size, patch_size=pre.patch_size)
         cfg.model.head.in_channels = pre.arch['embed_dims']

@@ -6,9 +6,9 @@ from typing import Dict, Optional
 
 from mmengine.config import Config
 
-from ...errors import ConfigError
 from ...utils import load_config
-from .configs import Recipe, set_iterations, set_runtime
+from .configs import (Recipe, load_finetune_config, pretraining_backbone,
+                      set_iterations)
 from .dense_plan import DenseCell, dense_config_path
 from .methods import Method
 from .scenes import SceneFolder
@@ -102,17 +102,11 @@ def dense_config(method: Method, cell: DenseCell, scenes: SceneFolder,
         ConfigError: A pre-training config whose ``model.backbone.arch`` is
             not a dict.
     """
-    cfg = load_config(dense_config_path(method, cell.task, config_dir))
-    set_runtime(cfg, work_dir, cell.seed, recipe.quiet)
-    for key, value in recipe.finetune_options.items():
-        cfg.merge_from_dict({key: value})
-    if method.pretrain_config is not None:
-        pre = load_config(method.pretrain_config).model.backbone
-        if not isinstance(pre.get('arch'), dict):
-            raise ConfigError(
-                f'{method.pretrain_config}: the dense tasks fine-tune '
-                'backbones whose model.backbone.arch is a dict, got '
-                f'{pre.get("arch")!r}')
+    cfg = load_finetune_config(
+        dense_config_path(method, cell.task, config_dir), work_dir,
+        cell.seed, recipe)
+    pre = pretraining_backbone(method)
+    if pre is not None:
         _set_backbone_size(cfg, dict(pre.arch), pre.patch_size)
     if checkpoint is None:
         cfg.model.backbone.init_cfg = None
