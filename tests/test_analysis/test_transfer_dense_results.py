@@ -60,13 +60,35 @@ def test_a_result_is_read_back_and_its_run_skipped(store, plan, tmp_path):
         store.record(each)
     assert store.is_done(cell)
     later = DenseStore(str(tmp_path), 'test', list(plan.methods))
-    later.load(plan.cells())
+    later.load()
     assert later.results == kept
     assert (tmp_path / 'dense_runs' / 'test' / 'scratch_beit' / 'seed1' /
             'detect_1000.json').is_file()
     on_val = DenseStore(str(tmp_path), 'val', list(plan.methods))
-    on_val.load(plan.cells())
+    on_val.load()
     assert on_val.results == [] and not on_val.is_done(cell)
+
+
+def test_the_report_keeps_a_budget_an_earlier_command_ran(plan, tmp_path):
+    """A larger budget run for one seed and one task by an earlier command
+    keeps its column when a later command runs the smaller budget."""
+    earlier = DenseStore(str(tmp_path), 'test', list(plan.methods))
+    earlier.record(result('conmim', 'segment', 1000, 0, 70.))
+    small = DensePlan(plan.methods, [0, 1], ['detect'], [100])
+    later = DenseStore(str(tmp_path), 'test', list(plan.methods))
+    later.load()
+    for seed in (0, 1):
+        later.record(result('conmim', 'detect', 100, seed, 10. + seed))
+    report = write_dense_report(later, ResultStore(str(tmp_path), 'test',
+                                                   []), small)
+    assert report.text.splitlines()[2:5] == [
+        '| method | mIoU 100 | mIoU 1000 | bbox_mAP 100 | bbox_mAP 1000 | '
+        'segm_mAP 100 | segm_mAP 1000 |',
+        '|---|---|---|---|---|---|---|',
+        '| conmim | - | 70.0 +- 0.0 (1) | 10.5 +- 0.7 (2) | - | '
+        '5.2 +- 0.4 (2) | - |']
+    assert [row['train_scenes'] for row in read_csv(later.csv_path)] == [
+        '1000', '100', '100', '100', '100']
 
 
 def test_the_csv_has_a_row_per_metric_in_percent(store):

@@ -125,7 +125,9 @@ def write_dense_report(store: DenseStore, pretrainings: ResultStore,
     and the first seed) into the work dir.
 
     Args:
-        store (DenseStore): The results of the plan.
+        store (DenseStore): The results (the plan's, and those of other
+            budgets, seeds and tasks of its methods that earlier commands
+            recorded: they get their columns too).
         pretrainings (ResultStore): The work dir's pre-trainings.
         plan (DensePlan): The plan.
         scenes (SceneFolder, optional): The scenes, for the picture.
@@ -135,10 +137,14 @@ def write_dense_report(store: DenseStore, pretrainings: ResultStore,
     """
     done = [pretrainings.pretraining(m, s) for m in plan.methods
             for s in plan.seeds]
+    tasks = [task for task in TASK_METRICS if task in plan.tasks
+             or any(r.task == task for r in store.results)]
+    budgets = sorted(set(plan.train_scenes)
+                     | {r.train_scenes for r in store.results})
     text = '\n\n'.join([
-        dense_table(store.results, list(plan.methods), plan.tasks,
-                    plan.train_scenes, plan.eval_split),
-        dense_wall_times(store.results, plan.tasks,
+        dense_table(store.results, list(plan.methods), tasks, budgets,
+                    plan.eval_split),
+        dense_wall_times(store.results, tasks,
                          sum(p.seconds for p in done if p))
     ])
     md_path = osp.join(store.work_dir, 'dense_results.md')

@@ -11,6 +11,7 @@ A work dir holds, besides the classification benchmark's files::
 The pre-trainings (``pretrain/``) are the classification benchmark's.
 """
 import csv
+import glob
 import json
 import os
 import os.path as osp
@@ -124,16 +125,17 @@ class DenseStore:
         """Whether a cell's result file exists."""
         return osp.isfile(self.cell_file(cell))
 
-    def load(self, cells: Iterable[DenseCell]) -> None:
-        """Read the results of earlier runs for these cells (those there).
-
-        Args:
-            cells (Iterable[DenseCell]): The cells a command asks for.
+    def load(self) -> None:
+        """Read the results of earlier runs on this store's split: every
+        cell of its methods, whatever the seed, task or budget (a larger
+        budget may have been run for fewer seeds by another command).
         """
         self.results = []
-        for cell in cells:
-            if self.is_done(cell):
-                with open(self.cell_file(cell)) as file:
+        for method in self.methods:
+            for path in sorted(glob.glob(osp.join(
+                    self.work_dir, 'dense_runs', self.split, method,
+                    'seed*', '*.json'))):
+                with open(path) as file:
                     self.results.append(DenseResult(**json.load(file)))
 
     def record(self, result: DenseResult) -> None:

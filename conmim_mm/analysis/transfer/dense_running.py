@@ -180,8 +180,9 @@ def run_dense_benchmark(benchmark: DenseBenchmark) -> Iterator[Progress]:
     """Run the dense plan in order, skipping the runs whose results exist
     (a pre-training with its ``done.json``).
 
-    The results of earlier commands for the plan's cells are read first, so
-    the store holds every result of the plan at the end.
+    The results of earlier commands on the plan's split are read first, so
+    the store holds every result of the plan's methods at the end (also
+    those of budgets and seeds that an earlier command ran).
 
     Args:
         benchmark (DenseBenchmark): The benchmark (its scenes written).
@@ -191,7 +192,7 @@ def run_dense_benchmark(benchmark: DenseBenchmark) -> Iterator[Progress]:
         check lines).
     """
     plan, store = benchmark.plan, benchmark.store
-    store.load(plan.cells())
+    store.load()
     runs = plan.runs()
     for index, run in enumerate(runs, 1):
         start, checks = time.time(), ()
