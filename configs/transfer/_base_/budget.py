@@ -19,9 +19,11 @@ transfer = dict(
 # The dense tasks (configs/transfer/segment_*.py, detect_*.py): the digit
 # scenes of conmim_mm.analysis.transfer.scenes, 64 x 64 canvases (an 8 x 8
 # grid at patch 8, so the pre-training's 4 x 4 position tables are resized),
-# fine-tuned alike by every row. The iterations are a first choice, not yet
-# chosen on val; tools/analysis_tools/transfer_benchmark.py writes val_scenes
-# and test_scenes scenes once (the train scenes per --train-scenes).
+# fine-tuned alike by every row. 400 iterations keep the 24 segmentation
+# runs of the smaller budget near half an hour on 2 CPU cores (the recipe
+# was chosen on val at this budget: docs/en/user_guides/dense_benchmark.md);
+# tools/analysis_tools/transfer_benchmark.py writes val_scenes and
+# test_scenes scenes once (the train scenes per --train-scenes).
 dense = dict(
     img_size=64,
     batch_size=8,
