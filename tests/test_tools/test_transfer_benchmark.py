@@ -253,6 +253,9 @@ def test_dense_tasks_run_checked_and_resume(tmp_path):
     assert scratch[1:] == [
         CONMIM_CHECKS[0].format(rate='0.65', scales=SCALES['segment'][1]),
         'backbone: random initialisation (no Pretrained init_cfg)']
+    # the report keeps the first command's detection of conmim
     assert [row[:3] for row in again['rows'][1:]] == [
-        ['conmim', 'segment', 'mIoU'], ['scratch_beit', 'segment', 'mIoU']]
+        ['conmim', 'segment', 'mIoU'], ['conmim', 'detect', 'bbox_mAP'],
+        ['conmim', 'detect', 'segm_mAP'], ['scratch_beit', 'segment', 'mIoU']]
+    assert again['rows'][2:4] == first['rows'][2:4]
     assert again['rows'][1] == first['rows'][1]  # kept, not run again
