@@ -111,15 +111,3 @@ class DensePlan:
                          for task in self.tasks
                          for scenes in self.train_scenes]
         return runs
-
-    def cells(self) -> List[DenseCell]:
-        """Every result the plan asks for.
-
-        Returns:
-            list[DenseCell]: By method, seed, task and budget.
-        """
-        return [
-            DenseCell(method, task, scenes, seed) for method in self.methods
-            for seed in self.seeds for task in self.tasks
-            for scenes in self.train_scenes
-        ]

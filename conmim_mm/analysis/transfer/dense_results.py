@@ -115,10 +115,13 @@ class DenseStore:
         return osp.join(self.work_dir, 'dense', cell.task, cell.method,
                         f'seed{cell.seed}', str(cell.train_scenes))
 
+    def method_dir(self, method: str) -> str:
+        """The folder of a method's result files on this store's split."""
+        return osp.join(self.work_dir, 'dense_runs', self.split, method)
+
     def cell_file(self, cell: DenseCell) -> str:
         """The result file of a cell on this store's split."""
-        return osp.join(self.work_dir, 'dense_runs', self.split, cell.method,
-                        f'seed{cell.seed}',
+        return osp.join(self.method_dir(cell.method), f'seed{cell.seed}',
                         f'{cell.task}_{cell.train_scenes}.json')
 
     def is_done(self, cell: DenseCell) -> bool:
@@ -133,8 +136,7 @@ class DenseStore:
         self.results = []
         for method in self.methods:
             for path in sorted(glob.glob(osp.join(
-                    self.work_dir, 'dense_runs', self.split, method,
-                    'seed*', '*.json'))):
+                    self.method_dir(method), 'seed*', '*.json'))):
                 with open(path) as file:
                     self.results.append(DenseResult(**json.load(file)))
 
