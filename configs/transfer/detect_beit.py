@@ -59,9 +59,15 @@ model = dict(
         in_channels=channels,
         feat_channels=channels,
         anchor_generator=dict(strides=strides)),
+    # torchvision's RoIAlign (same sampling as mmcv's, aligned=True): mmcv's
+    # kernels read their input as contiguous NCHW without checking
+    # (open-mmlab/mmcv#2203), and the plain ViT of ./detect_vit.py
+    # (mmpretrain's) hands the pyramid channels-last strided maps
     roi_head=dict(
         bbox_roi_extractor=dict(
-            out_channels=channels, featmap_strides=strides[:4]),
+            roi_layer=dict(use_torchvision=True),
+            out_channels=channels,
+            featmap_strides=strides[:4]),
         bbox_head=dict(
             in_channels=channels,
             conv_out_channels=channels,
@@ -69,7 +75,9 @@ model = dict(
             num_classes=len(classes),
             norm_cfg=norm_cfg),
         mask_roi_extractor=dict(
-            out_channels=channels, featmap_strides=strides[:4]),
+            roi_layer=dict(use_torchvision=True),
+            out_channels=channels,
+            featmap_strides=strides[:4]),
         mask_head=dict(
             in_channels=channels,
             conv_out_channels=channels,

@@ -267,6 +267,43 @@ def pretrained_conmim():
     return _MADE['pretrained']
 
 
+def assert_rois_pool_their_boxes(detector, img_size: int) -> None:
+    """A two-stage detector pools each box from its own image's feature maps:
+    its box and mask RoI extractors return torchvision's RoIAlign of the
+    boxes (``aligned=True``) on those maps.
+
+    Args:
+        detector: An mmdet two-stage detector (``extract_feat``, a
+            ``roi_head`` with ``bbox_roi_extractor`` and
+            ``mask_roi_extractor``).
+        img_size (int): Side of its square input.
+    """
+    import torch
+    from torchvision.ops import roi_align
+    torch.manual_seed(0)
+    detector.eval()
+    images = torch.randn(2, 3, img_size, img_size)
+    side = img_size / 64
+    # (image, x1, y1, x2, y2): boxes of both images, different places
+    rois = torch.tensor([[0, 4, 6, 30, 40], [1, 10, 12, 50, 44],
+                         [1, 0, 0, 20, 20], [0, 33, 21, 61, 59]]) * torch.tensor(
+                             [1, side, side, side, side])
+    with torch.no_grad():
+        maps = detector.extract_feat(images)
+        for extractor in (detector.roi_head.bbox_roi_extractor,
+                          detector.roi_head.mask_roi_extractor):
+            pooled = extractor(maps[:extractor.num_inputs], rois)
+            levels = extractor.map_roi_levels(rois, extractor.num_inputs)
+            for roi, level, got in zip(rois, levels.tolist(), pooled):
+                expected = roi_align(
+                    maps[level], roi[None],
+                    extractor.roi_layers[level].output_size,
+                    1 / extractor.featmap_strides[level], aligned=True)
+                assert torch.allclose(got, expected[0], atol=1e-5), (
+                    f'RoI {roi.tolist()} (level {level}): max difference '
+                    f'{float((got - expected[0]).abs().max()):.3g}')
+
+
 def dense_data():
     """The folder of :func:`write_dense_data`, written once per session."""
     if 'dense' not in _MADE:

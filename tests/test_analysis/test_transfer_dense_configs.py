@@ -13,6 +13,7 @@ from mmengine.logging import MMLogger
 from mmengine.optim import build_optim_wrapper
 from mmengine.registry import init_default_scope
 
+from common import assert_rois_pool_their_boxes
 from conftest import ROOT
 from conmim_mm.analysis.finetune_checks import (checkpoint_backbone,
                                                 load_report, lr_scale_line,
@@ -248,3 +249,17 @@ def test_each_family_loads_its_checkpoint_resized(tmp_path):
             assert sync_bn_line(model, 1).endswith('no SyncBN (1 process)')
     finally:
         logger.setLevel(level)
+
+
+@pytest.mark.full_stack
+@pytest.mark.parametrize('name',
+                         ['detect_beit.py', 'detect_beit_abs.py',
+                          'detect_vit.py'])
+def test_detection_rois_pool_their_boxes(name):
+    """Every family's box and mask heads see each box's own pixels (the
+    plain ViT's maps are channels-last strided: torchvision's RoIAlign)."""
+    cfg = Config.fromfile(osp.join(CONFIGS, name))
+    cfg.model.backbone.init_cfg = None
+    init_default_scope('mmdet')
+    from mmdet.registry import MODELS
+    assert_rois_pool_their_boxes(MODELS.build(cfg.model), 64)

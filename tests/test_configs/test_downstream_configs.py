@@ -16,7 +16,8 @@ from mmengine.optim import build_optim_wrapper
 from mmengine.registry import init_default_scope
 
 import common
-from common import CONFIGS, ROOT, background_run, package_train_script
+from common import (CONFIGS, ROOT, assert_rois_pool_their_boxes,
+                    background_run, package_train_script)
 from conmim_mm.engine.optimizers import PortableAmpOptimWrapper
 
 DOWNSTREAM = osp.join(ROOT, 'configs', 'downstream')
@@ -516,6 +517,17 @@ def test_coco_backbone_is_the_teacher(config, pretrained_conmim, tmp_path):
     scales = {group['lr'] for group in optim_wrapper.param_groups}
     assert max(scales) == pytest.approx(3.2e-4)
     assert min(scales) == pytest.approx(3.2e-4 * 0.7**5)
+
+
+@pytest.mark.full_stack
+def test_coco_rois_pool_their_boxes(pretrained_conmim, tmp_path):
+    """The box and mask heads see each box's own pixels: mmcv's RoIAlign
+    reads its maps as contiguous NCHW (open-mmlab/mmcv#2203), and the
+    backbone's maps reach it so."""
+    _, checkpoint = pretrained_conmim
+    _, model = _tiny_model('ft_coco_tiny.py', 'coco/mask-rcnn_vit-b_fpn.py',
+                           checkpoint, tmp_path, 'mmdet')
+    assert_rois_pool_their_boxes(model, 64)
 
 
 def test_linear_probe_backbone_is_the_frozen_teacher(pretrained_conmim,

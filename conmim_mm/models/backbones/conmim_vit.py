@@ -177,3 +177,21 @@ class ConMIMBEiTViT(AttentionChoiceMixin, BEiTViT):
         :meth:`prepare_rel_pos_tables`."""
         self.prepare_rel_pos_tables(state_dict, prefix)
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
+    def forward(self, x: torch.Tensor) -> tuple:
+        """``BEiTViT.forward``, with feature maps made contiguous.
+
+        ``BEiTViT`` returns a feature map as a permuted view of the tokens,
+        strided as channels-last, and the convolutions of a pyramid neck keep
+        that layout. mmcv's ``RoIAlign`` reads its input as contiguous NCHW
+        without checking (CPU and CUDA kernels alike, open-mmlab/mmcv#2203),
+        so a Mask R-CNN on such maps pools the wrong pixels, silently.
+
+        Args:
+            x (torch.Tensor): Images, shape (B, 3, H, W).
+
+        Returns:
+            tuple: ``BEiTViT``'s outputs; a feature map (``out_type=
+            'featmap'``), shape (B, C, H / patch, W / patch), is contiguous.
+        """
+        return tuple(out.contiguous() for out in super().forward(x))
