@@ -129,8 +129,8 @@ test_dataloader = dict(
             img_path='img_dir/test', seg_map_path='ann_dir/test'),
         pipeline=test_pipeline))
 
-max_iters = _base_.dense.max_iters
-warmup_iters = _base_.dense.warmup_iters
+max_iters = _base_.dense.segment_max_iters
+warmup_iters = _base_.dense.segment_warmup_iters
 __lr_mult = {
     f'backbone.{name}': dict(lr_mult=layer_decay**(num_layers + 1))
     for name in ('patch_embed.', 'cls_token', 'pos_embed')

@@ -66,6 +66,9 @@ def test_the_budget_of_the_dense_tasks():
     budget = dense_budget(CONFIGS)
     assert budget.img_size == 64 and budget.scene_seed == 0
     assert (budget.val_scenes, budget.test_scenes) == (200, 500)
+    assert (budget.segment_max_iters, budget.segment_warmup_iters) == (400,
+                                                                       40)
+    assert (budget.detect_max_iters, budget.detect_warmup_iters) == (200, 20)
 
 
 @pytest.mark.full_stack
@@ -123,7 +126,13 @@ def test_dense_configs_are_the_downstream_ones_scaled(name):
                         if step.type == 'LoadAnnotations']
             assert load.poly2mask is True  # RLE masks
         assert cfg.test_evaluator.metric == ['bbox', 'segm']
-        assert cfg.optim_wrapper.optimizer.lr == 3.2e-4
+        # 2-4 digits per scene: 32 sampled RoIs, 20 detections per image
+        assert cfg.model.train_cfg.rcnn.sampler.num == 32
+        assert cfg.model.test_cfg.rcnn.max_per_img == 20
+        # chosen on val: lr 1e-3 (the base's 3.2e-4 learned too little in
+        # 200 iterations)
+        assert cfg.train_cfg.max_iters == 200
+        assert cfg.optim_wrapper.optimizer.lr == 1e-3
 
 
 @pytest.fixture
@@ -155,7 +164,8 @@ def test_the_config_of_a_run(scenes, tmp_path):
                            scenes, str(tmp_path), None, Recipe(), CONFIGS)
     assert scratch.model.backbone.init_cfg is None
     assert scratch.model.backbone.type == 'mmpretrain.VisionTransformer'
-    assert scratch.train_cfg.max_iters == dense_budget(CONFIGS).max_iters
+    assert scratch.train_cfg.max_iters == dense_budget(
+        CONFIGS).segment_max_iters
     # --finetune-options reach the dense configs too
     for task in ('segment', 'detect'):
         tuned = dense_config(

@@ -19,16 +19,20 @@ transfer = dict(
 # The dense tasks (configs/transfer/segment_*.py, detect_*.py): the digit
 # scenes of conmim_mm.analysis.transfer.scenes, 64 x 64 canvases (an 8 x 8
 # grid at patch 8, so the pre-training's 4 x 4 position tables are resized),
-# fine-tuned alike by every row. 400 iterations keep the 24 segmentation
-# runs of the smaller budget near half an hour on 2 CPU cores (the recipe
-# was chosen on val at this budget: docs/en/user_guides/dense_benchmark.md);
+# fine-tuned alike by every row. 400 segmentation iterations keep its 24 runs
+# of the smaller budget near half an hour on 2 CPU cores, 200 detection
+# iterations (each costs about 3 of segmentation's) keep detection's near
+# that too (each task's recipe was chosen on val at its budget:
+# docs/en/user_guides/dense_benchmark.md);
 # tools/analysis_tools/transfer_benchmark.py writes val_scenes and
 # test_scenes scenes once (the train scenes per --train-scenes).
 dense = dict(
     img_size=64,
     batch_size=8,
-    max_iters=400,
-    warmup_iters=40,
+    segment_max_iters=400,
+    segment_warmup_iters=40,
+    detect_max_iters=200,
+    detect_warmup_iters=20,
     val_scenes=200,
     test_scenes=500,
     scene_seed=0,

@@ -21,8 +21,10 @@ def dense_budget(config_dir: str) -> Config:
         config_dir (str): The benchmark's config folder.
 
     Returns:
-        Config: ``img_size``, ``batch_size``, ``max_iters``,
-        ``warmup_iters``, ``val_scenes``, ``test_scenes``, ``scene_seed``.
+        Config: ``img_size``, ``batch_size``, ``segment_max_iters``,
+        ``segment_warmup_iters``, ``detect_max_iters``,
+        ``detect_warmup_iters``, ``val_scenes``, ``test_scenes``,
+        ``scene_seed``.
     """
     return load_config(osp.join(config_dir, '_base_', 'budget.py')).dense
 
