@@ -19,11 +19,11 @@ transfer = dict(
 # The dense tasks (configs/transfer/segment_*.py, detect_*.py): the digit
 # scenes of conmim_mm.analysis.transfer.scenes, 64 x 64 canvases (an 8 x 8
 # grid at patch 8, so the pre-training's 4 x 4 position tables are resized),
-# fine-tuned alike by every row. 400 segmentation iterations keep its 24 runs
-# of the smaller budget near half an hour on 2 CPU cores, 200 detection
-# iterations (each costs about 3 of segmentation's) keep detection's near
-# that too (each task's recipe was chosen on val at its budget:
-# docs/en/user_guides/dense_benchmark.md);
+# fine-tuned alike by every row. On 2 CPU cores the 24 runs of the smaller
+# budget take 29 min for segmentation at 400 iterations and 49 min for
+# detection at 200 (an iteration costs 2.5 of segmentation's), which keeps
+# `make dense` within 90 minutes (each task's recipe was chosen on val at its
+# budget: docs/en/user_guides/dense_benchmark.md);
 # tools/analysis_tools/transfer_benchmark.py writes val_scenes and
 # test_scenes scenes once (the train scenes per --train-scenes).
 dense = dict(
