@@ -267,27 +267,24 @@ def pretrained_conmim():
     return _MADE['pretrained']
 
 
-def assert_rois_pool_their_boxes(detector, img_size: int) -> None:
+def assert_rois_pool_their_boxes(detector) -> None:
     """A two-stage detector pools each box from its own image's feature maps:
     its box and mask RoI extractors return torchvision's RoIAlign of the
     boxes (``aligned=True``) on those maps.
 
     Args:
-        detector: An mmdet two-stage detector (``extract_feat``, a
-            ``roi_head`` with ``bbox_roi_extractor`` and
+        detector: An mmdet two-stage detector for 64 x 64 inputs
+            (``extract_feat``, a ``roi_head`` with ``bbox_roi_extractor`` and
             ``mask_roi_extractor``).
-        img_size (int): Side of its square input.
     """
     import torch
     from torchvision.ops import roi_align
     torch.manual_seed(0)
     detector.eval()
-    images = torch.randn(2, 3, img_size, img_size)
-    side = img_size / 64
+    images = torch.randn(2, 3, 64, 64)
     # (image, x1, y1, x2, y2): boxes of both images, different places
-    rois = torch.tensor([[0, 4, 6, 30, 40], [1, 10, 12, 50, 44],
-                         [1, 0, 0, 20, 20], [0, 33, 21, 61, 59]]) * torch.tensor(
-                             [1, side, side, side, side])
+    rois = torch.tensor([[0., 4, 6, 30, 40], [1, 10, 12, 50, 44],
+                         [1, 0, 0, 20, 20], [0, 33, 21, 61, 59]])
     with torch.no_grad():
         maps = detector.extract_feat(images)
         for extractor in (detector.roi_head.bbox_roi_extractor,

@@ -272,4 +272,4 @@ def test_detection_rois_pool_their_boxes(name):
     cfg.model.backbone.init_cfg = None
     init_default_scope('mmdet')
     from mmdet.registry import MODELS
-    assert_rois_pool_their_boxes(MODELS.build(cfg.model), 64)
+    assert_rois_pool_their_boxes(MODELS.build(cfg.model))
